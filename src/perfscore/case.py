@@ -1,0 +1,154 @@
+"""Case files: one department-year's inputs (with their sources), the figures its report states, its 自评表."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import CaseFileError
+from .schema import Node
+
+PACKAGE_CASES = Path(__file__).parent / "cases"
+REFERENCE_CASE = PACKAGE_CASES / "shenzhen-2020-reference.toml"
+STATED_KINDS = ("score", "level1", "level2", "rate", "figure", "total", "grade")
+
+
+@dataclass(slots=True)
+class CaseInput:
+    value: object
+    source: str = ""
+    assumed: str = ""
+
+
+@dataclass(slots=True)
+class Stated:
+    ref: str
+    value: object
+    source: str
+    note: str = ""
+
+    @property
+    def kind(self) -> str:
+        return self.ref.split(".", 1)[0]
+
+    @property
+    def target(self) -> str:
+        return self.ref.split(".", 1)[1] if "." in self.ref else ""
+
+
+@dataclass(slots=True)
+class GoalRow:
+    level1: str
+    level2: str
+    name: str
+    target: str
+    actual: str
+
+
+@dataclass(slots=True)
+class Task:
+    name: str
+    status: str
+    budget_total: float
+    budget_fiscal: float
+    executed_total: float
+    executed_fiscal: float
+
+
+@dataclass
+class Case:
+    path: str
+    title: str
+    department: str
+    year: int
+    preparer: str = ""
+    phone: str = ""
+    source: str = ""
+    inputs: dict[str, CaseInput] = field(default_factory=dict)
+    stated: list[Stated] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    goal_rows: list[GoalRow] = field(default_factory=list)
+    goals_expected: str = ""
+    goals_actual: str = ""
+
+    def raw_values(self) -> dict:
+        return {k: v.value for k, v in self.inputs.items()}
+
+    def assumed(self) -> dict[str, CaseInput]:
+        return {k: v for k, v in self.inputs.items() if v.assumed}
+
+    def check_against(self, system) -> None:
+        """Every input id and stated ref must exist in the system that scores this case."""
+        for iid in self.inputs:
+            if iid not in system.inputs:
+                raise CaseFileError(self.path, f"inputs.{iid}",
+                                    f"指标体系 {system.year} 年版中没有输入项 {iid!r}；可用 `perfscore inputs --year {system.year}` 查看全部输入项")
+        known = {"score": system.by_id, "level1": {l.id for l in system.level1},
+                 "level2": {l.id for l in system.level2}, "figure": system.measures}
+        known["rate"] = known["level1"] | known["level2"] | set(system.by_id)
+        for s in self.stated:
+            if s.kind in known and s.target not in known[s.kind]:
+                raise CaseFileError(self.path, f"stated[{s.ref}]", f"引用的 {s.target!r} 在指标体系中不存在")
+        if system.goal_table:
+            cats = dict(system.goal_table.categories)
+            for r in self.goal_rows:
+                if r.level1 not in cats or r.level2 not in cats[r.level1]:
+                    raise CaseFileError(self.path, f"goal_table.indicators[{r.name}]",
+                                        f"一级/二级指标 {r.level1}/{r.level2} 不在自评表结构中")
+
+
+def load_case(path) -> Case:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise CaseFileError(path, None, f"无法读取文件（{exc.strerror or exc}）：请检查路径") from None
+    except UnicodeDecodeError:
+        raise CaseFileError(path, None, "文件不是 UTF-8 编码：请用 UTF-8 保存") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseFileError(path, None, f"TOML 语法错误：{exc}") from None
+    f = str(path)
+    root = Node(data, f, "", CaseFileError)
+    if root.take("schema", int) != 1:
+        root.fail("schema", "不支持的格式版本：本程序读取 schema = 1")
+    c = root.child("case")
+    case = Case(f, c.take("title", str), c.take("department", str),
+                c.take("year", int, check=lambda y: None if 1990 <= y <= 2100 else "年度应在 1990–2100 之间"),
+                c.take("preparer", str, default=""), c.take("phone", str, default=""), c.take("source", str, default=""))
+    c.done()
+    inputs = root.child("inputs")
+    for k in list(inputs.data):
+        v = inputs.take(k, (str, int, float, bool, dict))
+        if isinstance(v, dict):
+            n = Node(v, f, f"inputs.{k}", CaseFileError)
+            ci = CaseInput(n.take("value", (str, int, float, bool)), n.take("source", str, default=""),
+                           n.take("assumed", str, default=""))
+            n.done()
+        else:
+            ci = CaseInput(v)
+        case.inputs[k] = ci
+    inputs.done()
+    for s in root.children("stated", default=[], name_key="ref"):
+        st = Stated(s.take("ref", str), s.take("value", (str, int, float)), s.take("source", str),
+                    s.take("note", str, default=""))
+        if st.kind not in STATED_KINDS:
+            s.fail("ref", f"应以 {'/'.join(STATED_KINDS)} 开头，例如 score.procurement、figure.procurement_rate、total")
+        s.done()
+        case.stated.append(st)
+    g = root.child("goal_table", default=None)
+    if g is not None:
+        g.take("budget_year", int, default=case.year)
+        case.goals_expected = g.take("expected", str, default="")
+        case.goals_actual = g.take("actual", str, default="")
+        for t in g.children("tasks", default=[], name_key="name"):
+            case.tasks.append(Task(t.take("name", str), t.take("status", str, default=""),
+                                   *(t.take(k, float, default=0.0) for k in
+                                     ("budget_total", "budget_fiscal", "executed_total", "executed_fiscal"))))
+            t.done()
+        for r in g.children("indicators", default=[], name_key="name"):
+            case.goal_rows.append(GoalRow(r.take("level1", str), r.take("level2", str), r.take("name", str),
+                                          r.take("target", str), r.take("actual", str)))
+            r.done()
+        g.done()
+    root.done()
+    return case

@@ -1,0 +1,185 @@
+"""The `perfscore` command: a thin shell over the library. Every command has Chinese help and an example.
+
+退出码（脚本可据此判断）：
+  0  成功
+  1  有指标因输入数据不可用而无法计分（已列出原因）
+  2  命令行用法、文件或年度有误（已说明如何改正）
+  3  计分完成，但交叉核对发现报告数字与计算结果不一致（仅 score 命令）
+ 70  程序内部错误（请报告开发人员）
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from . import __version__
+
+EXIT_OK, EXIT_UNSCORABLE, EXIT_USAGE, EXIT_FINDINGS, EXIT_INTERNAL = 0, 1, 2, 3, 70
+
+_ZH = {
+    "usage: ": "用法：",
+    "positional arguments": "位置参数",
+    "options": "选项",
+    "show this help message and exit": "显示本帮助并退出",
+    "the following arguments are required: %s": "缺少必需的参数：%s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "无效的选项 %(value)r（可选：%(choices)s）",
+    "unrecognized arguments: %s": "无法识别的参数：%s",
+    "%(prog)s: error: %(message)s\n": "%(prog)s：错误：%(message)s\n",
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "invalid %(type)s value: %(value)r": "无效的 %(type)s 值：%(value)r",
+    "expected one argument": "需要一个值",
+}
+argparse._ = lambda s: _ZH.get(s, s)  # argparse looks its words up through this module-level gettext
+
+COMMANDS = {}
+
+
+def command(name, help, example):
+    """Register a subcommand; ``example`` is printed in its help (a test checks every command has one)."""
+    def deco(fn):
+        COMMANDS[name] = (fn, help, example)
+        return fn
+    return deco
+
+
+def _system_args(p, year_help="指标体系年度（默认：案例文件中的年度；无案例时为最新年度）"):
+    p.add_argument("--year", type=int, metavar="年度", help=year_help)
+    p.add_argument("--system", metavar="路径", help="使用包外的指标体系文件（TOML），例如本地区自行维护的评分表")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="perfscore", description="部门整体支出绩效自评评分：按指标体系计算每项得分、总分和等级，并核对报告数字。",
+        epilog=__doc__.split("\n", 2)[2].strip(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"perfscore {__version__}", help="显示版本")
+    sub = parser.add_subparsers(dest="command", metavar="命令")
+    sub.required = True
+    for name, (fn, help, example) in COMMANDS.items():
+        p = sub.add_parser(name, help=help, description=help, epilog=f"示例：\n  {example}",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        fn.configure(p)
+        p.set_defaults(func=fn)
+    return parser
+
+
+# ------------------------------------------------------------------------------------------ commands
+def _load_for(args, case=None):
+    from .system import load_system
+    year = args.year if args.year is not None else (case.year if case else None)
+    return load_system(year, path=args.system)
+
+
+def _score_and_print(case, system, as_json, out):
+    from .crosscheck import cross_check
+    from .engine import score_case
+    from .report import assumed_block, findings_block, score_table
+    case.check_against(system)
+    result = score_case(system, case.raw_values())
+    findings = cross_check(case, result) if result.total is not None or case.stated else []
+    if as_json:
+        d = result.to_dict()
+        d["case"] = {"path": case.path, "department": case.department, "year": case.year,
+                     "assumed": {k: {"value": v.value, "why": v.assumed} for k, v in case.assumed().items()}}
+        d["findings"] = [f.__dict__ if hasattr(f, "__dict__") else {k: getattr(f, k) for k in f.__slots__}
+                         for f in findings]
+        out.write(json.dumps(d, ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(f"{case.department}　{case.title}（{case.year} 年度）\n")
+        out.write(score_table(result) + "\n")
+        out.write(assumed_block(case) + "\n")
+        out.write(findings_block(findings) + "\n")
+    return result, findings
+
+
+def cmd_score(args, out):
+    from .case import load_case
+    case = load_case(args.case)
+    system = _load_for(args, case)
+    result, findings = _score_and_print(case, system, args.json, out)
+    if result.errors:
+        return EXIT_UNSCORABLE
+    return EXIT_FINDINGS if findings else EXIT_OK
+
+
+cmd_score.configure = lambda p: (p.add_argument("case", metavar="案例文件", help="案例文件（TOML），格式见 docs/case-file.md"),
+                                 _system_args(p), p.add_argument("--json", action="store_true", help="以 JSON 输出全部结果"))
+command("score", "为一个案例计分：列出每项指标的分值、得分和理由，小计、总分、等级，以及交叉核对结果",
+        "perfscore score 我的单位2020.toml --year 2020")(cmd_score)
+
+
+def cmd_inputs(args, out):
+    from .report import inputs_table
+    system = _load_for(args)
+    if args.json:
+        out.write(json.dumps([{"id": s.id, "name": s.name, "kind": s.kind, "unit": s.unit, "min": s.min,
+                               "max": None if s.max == float("inf") else s.max, "options": list(s.options),
+                               "default": s.default, "help": s.help} for s in system.inputs.values()],
+                             ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(inputs_table(system) + "\n")
+    return EXIT_OK
+
+
+cmd_inputs.configure = lambda p: (_system_args(p, "指标体系年度（默认：最新年度）"),
+                                  p.add_argument("--json", action="store_true", help="以 JSON 输出"))
+command("inputs", "列出一个年度的指标体系需要填写的全部输入项（名称、单位、有效范围、用于哪项指标）",
+        "perfscore inputs --year 2020")(cmd_inputs)
+
+
+def cmd_demo(args, out):
+    from .case import REFERENCE_CASE, load_case
+    from .system import load_system
+    case = load_case(REFERENCE_CASE)
+    out.write("参考案例：按 2020 年深圳市评分表重新计算一份真实自评报告，并核对报告自己写出的数字。\n\n")
+    _score_and_print(case, load_system(case.year), False, out)
+    return EXIT_OK
+
+
+cmd_demo.configure = lambda p: None
+command("demo", "为参考案例（深圳市科技开发交流中心 2020 年度自评报告）计分并列出交叉核对结果", "perfscore demo")(cmd_demo)
+
+
+def cmd_validate(args, out):
+    from .system import load_system_file
+    s = load_system_file(args.path)
+    out.write(f"指标体系文件有效：{s.name}，{s.year} 年起适用，{len(s.indicators)} 项三级指标，"
+              f"{len(s.inputs)} 个输入项，总分 {s.total:g}。\n")
+    return EXIT_OK
+
+
+cmd_validate.configure = lambda p: p.add_argument("path", metavar="指标体系文件", help="要检查的指标体系文件（TOML）")
+command("validate", "检查一个指标体系文件：未知的键、类型、分值合计、档次区间的缺口与重叠、未声明的输入项",
+        "perfscore validate 本地区2021.toml")(cmd_validate)
+
+
+# ------------------------------------------------------------------------------------------ entry point
+def main(argv=None, out=None) -> int:
+    from .errors import PerfscoreError
+    out = out or sys.stdout
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed usage or help
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return args.func(args, out)
+    except PerfscoreError as exc:
+        sys.stderr.write(f"perfscore：{exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("perfscore：已中断\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug: say so plainly, without a traceback unless asked for
+        if os.environ.get("PERFSCORE_DEBUG"):
+            raise
+        sys.stderr.write(f"perfscore：内部错误（{type(exc).__name__}: {exc}）。这是程序缺陷，请将命令和输入文件发给开发人员；"
+                         f"设置环境变量 PERFSCORE_DEBUG=1 可查看详细信息。\n")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

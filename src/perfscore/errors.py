@@ -1,0 +1,45 @@
+"""Errors that carry a message a user can act on (in Chinese).
+
+Nothing in perfscore lets a traceback reach a cell or a terminal: the adapters (CLI, UDFs) catch
+``PerfscoreError`` and print/return ``str(err)``; anything else is a bug and is reported as such.
+"""
+
+
+class PerfscoreError(Exception):
+    """Base class: ``str(err)`` is a complete Chinese message saying what is wrong and what to do."""
+
+
+class SystemFileError(PerfscoreError):
+    """An indicator-system (or case) file is malformed: names the file, the key and what was expected."""
+
+    def __init__(self, file, key, problem):
+        self.file, self.key, self.problem = str(file), key, problem
+        where = f"{self.file}" + (f"：{key}" if key else "")
+        super().__init__(f"指标体系文件有误（{where}）：{problem}")
+
+
+class CaseFileError(PerfscoreError):
+    def __init__(self, file, key, problem):
+        self.file, self.key, self.problem = str(file), key, problem
+        where = f"{self.file}" + (f"：{key}" if key else "")
+        super().__init__(f"案例文件有误（{where}）：{problem}")
+
+
+class InputError(PerfscoreError):
+    """One input value is unusable. ``input_id`` is the machine id, ``label`` the Chinese name."""
+
+    def __init__(self, input_id, label, problem):
+        self.input_id, self.label, self.problem = input_id, label, problem
+        super().__init__(f"「{label}」{problem}")
+
+
+class ZeroDenominator(PerfscoreError):
+    """A ratio's denominator and numerator are both zero; the rule's zero-denominator policy decides."""
+
+    def __init__(self, label):
+        self.label = label
+        super().__init__(f"「{label}」的分母为 0，无法计算比率：请核对分母所用数据，或在指标体系中设定该指标的零分母处理方式。")
+
+
+class UnknownYear(PerfscoreError):
+    pass

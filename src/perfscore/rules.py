@@ -1,0 +1,295 @@
+"""Rule families: the scoring logic, with no numbers of its own.
+
+Every indicator in a system file names a family and its parameters. ``compile_rule`` turns those parameters
+(already validated by ``system.py``) into an object with ``points`` (its maximum), ``inputs`` (the input ids it
+reads) and ``evaluate(values) -> Outcome``. Scores here are unrounded; the indicator rounds once, by the
+system's rounding mode. Each Outcome carries the figures it computed and a short Chinese phrase saying what was
+found, from which the engine builds the one-line reason ("政府采购执行率 95.15%，扣 0.05 分").
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import ZeroDenominator
+from .numbers import Interval, fmt_num, fmt_pct, fmt_pct_short
+
+EPS = 1e-9  # scores are sums of a few products; anything this small is float noise
+
+
+@dataclass(slots=True, frozen=True)
+class Figure:
+    """A computed figure worth quoting: 政府采购执行率 = 12560/13200 = 95.15%."""
+    id: str
+    label: str
+    value: float
+    percent: bool
+    formula: str = ""
+
+    @property
+    def display(self) -> str:
+        if math.isinf(self.value):
+            return "无法计算（分母为 0）"
+        return fmt_pct(self.value) if self.percent else fmt_num(self.value)
+
+
+@dataclass(slots=True)
+class Outcome:
+    score: float
+    phrase: str               # what was found, without the verdict: "政府采购执行率 95.15%"
+    branch: str               # machine-readable branch taken: "band:[0.9,inf)", "capped", "zero_above", …
+    figures: tuple = ()
+    parts: tuple = ()         # for composite: tuple[PartOutcome]
+
+
+@dataclass(slots=True)
+class PartOutcome:
+    name: str
+    points: float
+    outcome: Outcome
+
+
+# ---------------------------------------------------------------------------------------------- measures
+class Measure:
+    """A figure computed from inputs: a ratio of signed sums, or one rate input taken as it is."""
+    __slots__ = ("id", "label", "percent", "num", "den", "domain_min")
+
+    def __init__(self, id, label, num, den, percent=True, domain_min=0.0):
+        self.id, self.label, self.percent = id, label, percent
+        self.num, self.den = tuple(num), tuple(den)  # tuples of (input_id, sign)
+        self.domain_min = domain_min
+
+    @property
+    def inputs(self):
+        return [i for i, _ in self.num] + [i for i, _ in self.den]
+
+    def value(self, vals) -> float:
+        n = 0.0
+        for i, s in self.num:
+            n += s * vals[i]
+        if not self.den:
+            return n
+        d = 0.0
+        for i, s in self.den:
+            d += s * vals[i]
+        if d == 0:
+            if abs(n) < EPS:
+                raise ZeroDenominator(self.label)
+            return math.copysign(math.inf, n)
+        return n / d
+
+    def formula(self, vals) -> str:
+        if not self.den:
+            return ""
+        return f"{_terms(self.num, vals)}/{_terms(self.den, vals, paren=len(self.den) > 1)}"
+
+    def figure(self, vals, value) -> Figure:
+        return Figure(self.id, self.label, value, self.percent, self.formula(vals))
+
+
+def _terms(terms, vals, paren=False):
+    out = ""
+    for k, (i, s) in enumerate(terms):
+        v = fmt_num(vals[i])
+        out += (v if k == 0 and s > 0 else ("+" if s > 0 else "-") + v)
+    return f"({out})" if paren else out
+
+
+# ---------------------------------------------------------------------------------------------- families
+class Rule:
+    __slots__ = ("points", "inputs")
+    family = ""
+
+    def evaluate(self, vals) -> Outcome:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _MeasureRule(Rule):
+    """Shared by the families that score one measure; handles the zero-denominator policy."""
+    __slots__ = ("measure", "zero_denominator")
+
+    def _measure(self, vals):
+        m = self.measure
+        try:
+            return m.value(vals), None
+        except ZeroDenominator:
+            policy = self.zero_denominator
+            if policy == "full":
+                return None, Outcome(self.points, f"{m.label}分母为 0（本年度未发生），按不适用计满分",
+                                     "zero_denominator:full")
+            if policy == "zero":
+                return None, Outcome(0.0, f"{m.label}分母为 0，按规定计 0 分", "zero_denominator:zero")
+            raise
+
+
+class Bands(_MeasureRule):
+    """Points by the band the measure falls in. Band points may be absolute or a share of the weight."""
+    __slots__ = ("bands",)  # tuple of (Interval, points)
+    family = "bands"
+
+    def evaluate(self, vals):
+        v, early = self._measure(vals)
+        if early:
+            return early
+        m = self.measure
+        fig = m.figure(vals, v)
+        for iv, pts in self.bands:
+            if v in iv:
+                return Outcome(pts, f"{m.label} {fig.display}（{iv.describe(m.label, m.percent, m.domain_min)}）",
+                               f"band:{_iv_key(iv)}", (fig,))
+        raise AssertionError("bands validated to cover the domain")  # pragma: no cover
+
+
+def _iv_key(iv: Interval) -> str:
+    return f"{'[' if iv.lo_closed else '('}{iv.lo:g},{iv.hi:g}{']' if iv.hi_closed else ')'}"
+
+
+class RatioPoints(_MeasureRule):
+    """score = min(ratio, cap) × points; 0 when ratio exceeds ``zero_above`` (e.g. 实际采购 > 计划)."""
+    __slots__ = ("cap", "zero_above")
+    family = "ratio_points"
+
+    def evaluate(self, vals):
+        v, early = self._measure(vals)
+        if early:
+            return early
+        m = self.measure
+        fig = m.figure(vals, v)
+        if self.zero_above is not None and v > self.zero_above:
+            lim = fmt_pct_short(self.zero_above) if m.percent else fmt_num(self.zero_above)
+            return Outcome(0.0, f"{m.label} {fig.display}，超过 {lim}，按规定得 0 分", "zero_above", (fig,))
+        r = min(max(v, 0.0), self.cap)
+        return Outcome(r * self.points, f"{m.label} {fig.display}", "capped" if v > self.cap else "ratio", (fig,))
+
+
+class LinearDeduction(_MeasureRule):
+    """Full points up to a threshold; beyond it, ``per_point`` deducted per percentage point, down to ``floor``."""
+    __slots__ = ("threshold", "per_point", "direction", "floor")
+    family = "linear_deduction"
+
+    def evaluate(self, vals):
+        v, early = self._measure(vals)
+        if early:
+            return early
+        m = self.measure
+        fig = m.figure(vals, v)
+        over = (v - self.threshold) if self.direction == "above" else (self.threshold - v)
+        lim = fmt_pct_short(self.threshold)
+        if over <= EPS:
+            side = "未超过" if self.direction == "above" else "不低于"
+            return Outcome(self.points, f"{m.label} {fig.display}，{side} {lim}", "within", (fig,))
+        pp = over * 100
+        score = max(self.points - pp * self.per_point, self.floor) if not math.isinf(pp) else self.floor
+        side = "超出" if self.direction == "above" else "低于"
+        return Outcome(score, f"{m.label} {fig.display}，{side} {lim} {fmt_num(pp)} 个百分点", "deducted", (fig,))
+
+
+class StepDeduction(_MeasureRule):
+    """Deduct ``deduction`` for every full ``step`` of shortfall below (or excess above) a target."""
+    __slots__ = ("target", "step", "deduction", "direction", "floor")
+    family = "step_deduction"
+
+    def evaluate(self, vals):
+        v, early = self._measure(vals)
+        if early:
+            return early
+        m = self.measure
+        fig = m.figure(vals, v)
+        gap = (self.target - v) if self.direction == "below" else (v - self.target)
+        if gap <= EPS:
+            return Outcome(self.points, f"{m.label} {fig.display}，达到 {fmt_pct_short(self.target)}", "met", (fig,))
+        steps = math.inf if math.isinf(gap) else math.floor(gap / self.step + EPS)
+        score = max(self.points - steps * self.deduction, self.floor)
+        word = "低于" if self.direction == "below" else "高于"
+        return Outcome(score, f"{m.label} {fig.display}，{word}目标 {fmt_pct_short(self.target)}，"
+                              f"每满 {fmt_pct_short(self.step)} 为一档，计 {steps if not math.isinf(steps) else '∞'} 档",
+                       f"steps:{steps}", (fig,))
+
+
+class PerItemPenalty(Rule):
+    """points − per_item × count, not below floor (−4 per unfinished key task)."""
+    __slots__ = ("input", "per_item", "floor", "what", "unit")
+    family = "per_item_penalty"
+
+    def evaluate(self, vals):
+        n = vals[self.input]
+        score = max(self.points - n * self.per_item, self.floor)
+        return Outcome(score, f"{self.what} {fmt_num(n)} {self.unit}", "penalty" if n else "none",
+                       (Figure(self.input, self.what, n, False),))
+
+
+class Checklist(Rule):
+    """Items each worth some points; each judged 是/否 or given fractional points."""
+    __slots__ = ("items",)  # tuple of (input_id, points, label)
+    family = "checklist"
+
+    def evaluate(self, vals):
+        total, short = 0.0, []
+        for k, (i, pts, label) in enumerate(self.items, 1):
+            got = vals[i]
+            total += got
+            if got < pts - EPS:
+                short.append(f"第{k}项“{label}”" + ("未满足" if got <= EPS else f"得 {fmt_num(got)}/{fmt_num(pts)} 分"))
+        if not short:
+            return Outcome(total, f"{len(self.items)} 项均满足", "all_met")
+        return Outcome(total, "；".join(short), "partial")
+
+
+class Tiered(Rule):
+    """One of several declared tiers (按规定公开 1.5 / 有缺陷 1 / 未公开 0)."""
+    __slots__ = ("input", "options", "label")  # options: dict label -> points
+    family = "tiered"
+
+    def evaluate(self, vals):
+        choice = vals[self.input]
+        return Outcome(self.options[choice], f"{self.label}：{choice}", f"tier:{choice}")
+
+
+class Manual(Rule):
+    """A judged score between 0 and the maximum (效果性 25 分)."""
+    __slots__ = ("input", "label")
+    family = "manual"
+
+    def evaluate(self, vals):
+        v = vals[self.input]
+        return Outcome(v, f"{self.label}评定 {fmt_num(v)} 分（满分 {fmt_num(self.points)} 分）", "judged")
+
+
+class QuarterlyProgress(Rule):
+    """Σ min(进度/序时进度, cap) × points per quarter + average of those ratios × average_points."""
+    __slots__ = ("quarters", "average_points", "cap", "labels")  # quarters: tuple of (input, schedule, points)
+    family = "quarterly_progress"
+
+    def evaluate(self, vals):
+        total, ratios, behind, figs = 0.0, [], [], []
+        for (i, sched, pts), label in zip(self.quarters, self.labels):
+            v = vals[i]
+            r = min(v / sched, self.cap)
+            ratios.append(r)
+            total += r * pts
+            figs.append(Figure(i, label, v, True))
+            if v < sched - EPS:
+                behind.append(f"{label} {fmt_pct(v)}，低于序时进度 {fmt_pct_short(sched)}")
+        avg = sum(ratios) / len(ratios)
+        total += avg * self.average_points
+        figs.append(Figure("average_execution", "全年平均执行率", avg, True))
+        if not behind:
+            return Outcome(total, "各季度支出进度均达到序时进度", "on_schedule", tuple(figs))
+        return Outcome(total, "；".join(behind) + f"（全年平均执行率 {fmt_pct(avg)}）", "behind", tuple(figs))
+
+
+class Composite(Rule):
+    """Sum of parts, each a rule with its own points."""
+    __slots__ = ("parts",)  # tuple of (name, Rule)
+    family = "composite"
+
+    def evaluate(self, vals):
+        outs = tuple(PartOutcome(name, r.points, r.evaluate(vals)) for name, r in self.parts)
+        score = sum(p.outcome.score for p in outs)
+        figs = tuple(f for p in outs for f in p.outcome.figures)
+        phrase = "；".join(p.outcome.phrase for p in outs)
+        return Outcome(score, phrase, "composite", figs, outs)
+
+
+FAMILIES = {c.family: c for c in (Bands, RatioPoints, LinearDeduction, StepDeduction, PerItemPenalty, Checklist,
+                                    Tiered, Manual, QuarterlyProgress, Composite)}
