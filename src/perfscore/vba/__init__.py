@@ -1,0 +1,28 @@
+"""VBA project (vbaProject.bin) built from source text, in pure Python.
+
+See :mod:`perfscore.vba.project` for the public API; :mod:`.ovba` is the
+MS-OVBA compression and :mod:`.cfb` the compound-file writer underneath.
+``lo_list_modules.py`` is a standalone script for the system Python (UNO).
+"""
+
+from .project import (
+    VbaModule,
+    build_vba_project,
+    document_modules,
+    parse_module_file,
+    read_module_file,
+    save_xlsm,
+    stored_source,
+    xlwings_modules,
+)
+
+__all__ = [
+    "VbaModule",
+    "build_vba_project",
+    "document_modules",
+    "parse_module_file",
+    "read_module_file",
+    "save_xlsm",
+    "stored_source",
+    "xlwings_modules",
+]
