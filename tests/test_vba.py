@@ -7,7 +7,6 @@ when installed, LibreOffice headless through its UNO bridge.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -440,8 +439,9 @@ def test_build_is_deterministic(built):
     digests = set()
     for seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        out = subprocess.run([sys.executable, "-c", _BUILD_SNIPPET], env=env, capture_output=True,
-                             text=True, check=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-c", _BUILD_SNIPPET], env=env, capture_output=True, text=True, check=True, timeout=60
+        )
         digests.add(out.stdout.strip())
     assert len(digests) == 1
 
@@ -510,10 +510,10 @@ def test_libreoffice_lists_modules(built):
     if not _lo_available():
         pytest.skip(_LO_HINT)
     t0 = time.perf_counter()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # system Python, own paths
     run = subprocess.run(
         ["/usr/bin/python3", str(LO_SCRIPT), str(built["path"]), "--timeout", "45"],
-        capture_output=True, text=True, timeout=60, env={k: v for k, v in os.environ.items()
-                                                          if k != "PYTHONPATH"},
+        capture_output=True, text=True, timeout=60, env=env,
     )
     elapsed = time.perf_counter() - t0
     assert run.returncode == 0, run.stderr
@@ -528,3 +528,29 @@ def test_libreoffice_lists_modules(built):
     assert "Function GetConfig(" in lo["xlwings"] and "Public Function Exists(" in lo["Dictionary"]
     assert "ChrW(&H7EE9)" in lo["PerfMacros"]
     assert elapsed < 30, f"LibreOffice check took {elapsed:.1f} s"
+
+
+def test_dir_stream_records(built):
+    """Walk the decompressed VBA/dir stream record by record ([MS-OVBA] 2.3.4.2)."""
+    ole = olefile.OleFileIO(io.BytesIO(built["vba_bin"]))
+    try:
+        data = decompress_stream(ole.openstream("VBA/dir").read())
+    finally:
+        ole.close()
+    pos, ids, module_types = 0, [], []
+    while pos < len(data):
+        rec_id = int.from_bytes(data[pos : pos + 2], "little")
+        size = int.from_bytes(data[pos + 2 : pos + 6], "little")
+        if rec_id == 0x0009:  # PROJECTVERSION: the u32 is Reserved=4, then 6 bytes follow
+            assert size == 4
+            size = 6
+        ids.append(rec_id)
+        if rec_id in (0x0021, 0x0022):
+            module_types.append(rec_id)
+        pos += 6 + size
+    assert pos == len(data) and ids[-1] == 0x0010  # dir Terminator ends the stream exactly
+    assert ids[:13] == [0x01, 0x02, 0x14, 0x03, 0x04, 0x05, 0x40, 0x06, 0x3D, 0x07, 0x08, 0x09, 0x0C]
+    assert ids.count(0x0D) == 2  # stdole and Office, REFERENCEREGISTERED
+    kind_id = {"standard": 0x0021, "class": 0x0022, "document": 0x0022}
+    assert module_types == [kind_id[m.kind] for m in built["modules"]]
+    assert ids.count(0x002B) == len(built["modules"])  # one Terminator per module
