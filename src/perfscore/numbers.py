@@ -124,9 +124,10 @@ class Interval:
     hi_closed: bool
 
     def __contains__(self, x: float) -> bool:
-        if x < self.lo or (x == self.lo and not self.lo_closed):
+        # an infinite ratio (positive numerator over a zero denominator) belongs to the band open towards it
+        if x < self.lo or (x == self.lo and not self.lo_closed and not math.isinf(x)):
             return False
-        if x > self.hi or (x == self.hi and not self.hi_closed):
+        if x > self.hi or (x == self.hi and not self.hi_closed and not math.isinf(x)):
             return False
         return True
 
