@@ -142,6 +142,9 @@ def score_indicator(system: System, ind: Indicator, raw: Mapping[str, Any]) -> I
         out = ind.rule.evaluate(vals)
     except PerfscoreError as exc:  # zero denominator with policy "error", etc.
         return IndicatorResult(ind, None, str(exc), "error", error=str(exc))
+    except Exception as exc:  # a bug must not reach a cell as a traceback; tests assert this never happens
+        msg = f"内部错误（{type(exc).__name__}）：请把输入数据发给开发人员"
+        return IndicatorResult(ind, None, msg, "internal_error", error=msg)
     score = round_to(min(max(out.score, 0.0), ind.weight), digits, mode)
     return IndicatorResult(ind, score, _reason(out, ind.weight, score, digits), out.branch, out.figures,
                            _parts(out, digits))

@@ -131,7 +131,7 @@ class InputSpec:
 
 
 def _show(raw) -> str:
-    if isinstance(raw, float) and raw == int(raw) and abs(raw) < 1e15:
+    if isinstance(raw, float) and math.isfinite(raw) and raw == int(raw) and abs(raw) < 1e15:
         return str(int(raw))
     s = str(raw)
     return s if len(s) <= 30 else s[:29] + "…"

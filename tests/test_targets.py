@@ -1,0 +1,23 @@
+import pytest
+
+from perfscore import check_target
+
+CASES = [
+    ("≥90%", "98.76%", "达成"), ("≥90%", "89.9%", "未达成"), (">=90%", "90%", "达成"), ("＞90%", "90%", "未达成"),
+    ("=100%", "=98%", "未达成"), ("=100%", "100%", "达成"), ("≤5%", "5%", "达成"), ("<5%", "5%", "未达成"),
+    ("12个月", "12个月", "达成"), ("12个月", "11个月", "未达成"), ("12个月", "12", "无法判断"),
+    ("及时", "及时", "达成"), ("及时", "不及时", "未达成"), ("及时", "基本及时", "无法判断"),
+    ("≥90%", "≥90%", "达成"), ("≥90%", "≥85%", "无法判断"), ("≥90%", 0.95, "达成"), ("≥90%", 0.85, "未达成"),
+    ("≥90%", "", "无法判断"), ("", "90%", "无法判断"), ("≥90%", "很好", "无法判断"), ("≥90%", None, "无法判断"),
+]
+
+
+@pytest.mark.parametrize("target,actual,status", CASES)
+def test_target_check(target, actual, status):
+    r = check_target(target, actual)
+    assert r.status == status, r.reason
+    assert r.reason
+
+
+def test_bound_written_as_actual_is_flagged():
+    assert "不是实测值" in check_target("≥90%", "≥90%").reason
