@@ -81,7 +81,7 @@ class Measure:
     def formula(self, vals) -> str:
         if not self.den:
             return ""
-        return f"{_terms(self.num, vals)}/{_terms(self.den, vals, paren=len(self.den) > 1)}"
+        return f"{_terms(self.num, vals, paren=len(self.num) > 1)}/{_terms(self.den, vals, paren=len(self.den) > 1)}"
 
     def figure(self, vals, value) -> Figure:
         return Figure(self.id, self.label, value, self.percent, self.formula(vals))
