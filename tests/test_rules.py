@@ -40,7 +40,7 @@ def test_every_band_edge_in_2020_is_a_case(system2020):
         rules = [r for _, r in ind.rule.parts] if isinstance(ind.rule, Composite) else [ind.rule]
         for r in rules:
             if isinstance(r, Bands):
-                for iv, _ in r.bands:
+                for iv, *_ in r.bands:
                     for b in (iv.lo, iv.hi):
                         if 0 < b < float("inf"):
                             edges.setdefault(ind.id, set()).add(round(b, 6))

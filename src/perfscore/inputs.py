@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from .errors import InputError
 from .numbers import ParseError, fmt_num, parse_flag, text_to_decimal, to_decimal
@@ -79,6 +80,9 @@ class InputSpec:
             return str(raw).strip()
         if isinstance(raw, (_dt.date, _dt.datetime)):
             raise self._bad(raw, f"应为{self.expectation()}，单元格里是日期")
+        t = type(raw)
+        if t is float or t is int:  # the common case from Excel cells: skip text handling
+            return self._check_number(raw, float(raw))
         if k == "judgement" and (isinstance(raw, bool) or isinstance(raw, str)):
             try:
                 return self.max if parse_flag(raw) else 0.0
@@ -99,9 +103,18 @@ class InputSpec:
             if pct:
                 raise self._bad(raw, f"应为{self.expectation()}，不应带 % 号")
             v = float(d)
+        return self._check_number(raw, v, rate_done=True)
+
+    def _check_number(self, raw, v: float, rate_done=False) -> float:
+        if not math.isfinite(v):
+            raise self._bad(raw)
+        k = self.kind
+        if k == "rate" and not rate_done and v > 1:
+            # a bare number above 1 is a percentage; divide in decimal so 95 -> exactly the double of 0.95
+            v = v / 100 if v.is_integer() else float(Decimal(repr(v)) / 100)
         if abs(v) > _HUGE:
             raise self._bad(raw, "数值过大，超出合理范围")
-        if k == "count" and d != d.to_integral_value():
+        if k == "count" and not v.is_integer():
             raise self._bad(raw, f"应为整数（{self.unit}）")
         if self.min is not None and v < self.min:
             raise self._bad(raw, f"不能小于 {self._show_bound(self.min)}")

@@ -20,17 +20,25 @@ NO = frozenset({"否", "无", "n", "no", "false", "×", "✗", "✘", "0", "不�
 _QUANT = {}
 
 
-def round_to(x: float, digits: int = 2, mode: str = "half_up") -> float:
-    """Round as Chinese finance does (half up by default), immune to binary noise such as 2.675 -> 2.67499.
+_POW10 = [10.0 ** k for k in range(10)]
 
-    The value is first taken to 10 significant decimals (``repr``-style), then rounded in decimal.
+
+def round_to(x: float, digits: int = 2, mode: str = "half_up") -> float:
+    """Round as Chinese finance does (half up by default), immune to binary noise such as 2.675 -> 2.67499….
+
+    Half up: scale, add one half plus a tolerance far below the last digit but above float noise, floor.
+    ``k / 10**digits`` is then the double nearest the decimal result, the same as writing it as a literal.
     """
+    if mode == "half_up" and digits < 10 and abs(x) < 1e12:
+        p = _POW10[digits]
+        y = abs(x) * p
+        r = math.floor(y + 0.5 + 1e-9 * max(1.0, y)) / p
+        return (r if x >= 0 else -r) + 0.0  # + 0.0 normalises -0.0
     q = _QUANT.get(digits)
     if q is None:
         q = _QUANT[digits] = Decimal(1).scaleb(-digits)
     d = Decimal(repr(round(x, 10)))
-    r = float(d.quantize(q, rounding=_ROUNDING[mode]))
-    return r + 0.0  # normalise -0.0
+    return float(d.quantize(q, rounding=_ROUNDING[mode])) + 0.0
 
 
 def fmt_num(x: float, digits: int = 2) -> str:

@@ -17,20 +17,29 @@ from .numbers import Interval, fmt_num, fmt_pct, fmt_pct_short
 EPS = 1e-9  # scores are sums of a few products; anything this small is float noise
 
 
-@dataclass(slots=True, frozen=True)
 class Figure:
-    """A computed figure worth quoting: 政府采购执行率 = 12560/13200 = 95.15%."""
-    id: str
-    label: str
-    value: float
-    percent: bool
-    formula: str = ""
+    """A computed figure worth quoting: 政府采购执行率 = 12560/13200 = 95.15%. Text is built only when asked for."""
+    __slots__ = ("id", "label", "value", "percent", "_terms")
+
+    def __init__(self, id, label, value, percent, terms=None):
+        self.id, self.label, self.value, self.percent, self._terms = id, label, value, percent, terms
 
     @property
     def display(self) -> str:
         if math.isinf(self.value):
             return "无法计算（分母为 0）"
         return fmt_pct(self.value) if self.percent else fmt_num(self.value)
+
+    @property
+    def formula(self) -> str:
+        """'12560/13200', '3/(3+20)', '(105-100)/200'; '' for a figure taken directly from one input."""
+        if not self._terms or not self._terms[1]:
+            return ""
+        num, den = self._terms
+        return f"{_terms(num, len(num) > 1)}/{_terms(den, len(den) > 1)}"
+
+    def __repr__(self):
+        return f"Figure({self.id!r}, {self.label!r}, {self.value!r})"
 
 
 @dataclass(slots=True)
@@ -78,19 +87,18 @@ class Measure:
             return math.copysign(math.inf, n)
         return n / d
 
-    def formula(self, vals) -> str:
-        if not self.den:
-            return ""
-        return f"{_terms(self.num, vals, paren=len(self.num) > 1)}/{_terms(self.den, vals, paren=len(self.den) > 1)}"
-
     def figure(self, vals, value) -> Figure:
-        return Figure(self.id, self.label, value, self.percent, self.formula(vals))
+        return Figure(self.id, self.label, value, self.percent,
+                      (tuple((vals[i], sg) for i, sg in self.num), tuple((vals[i], sg) for i, sg in self.den)))
+
+    def formula(self, vals) -> str:
+        return self.figure(vals, 0.0).formula
 
 
-def _terms(terms, vals, paren=False):
+def _terms(terms, paren=False):
     out = ""
-    for k, (i, s) in enumerate(terms):
-        v = fmt_num(vals[i])
+    for k, (v, s) in enumerate(terms):
+        v = fmt_num(v)
         out += (v if k == 0 and s > 0 else ("+" if s > 0 else "-") + v)
     return f"({out})" if paren else out
 
@@ -124,7 +132,7 @@ class _MeasureRule(Rule):
 
 class Bands(_MeasureRule):
     """Points by the band the measure falls in. Band points may be absolute or a share of the weight."""
-    __slots__ = ("bands",)  # tuple of (Interval, points)
+    __slots__ = ("bands",)  # tuple of (Interval, points, description, branch key), prepared at load time
     family = "bands"
 
     def evaluate(self, vals):
@@ -133,10 +141,9 @@ class Bands(_MeasureRule):
             return early
         m = self.measure
         fig = m.figure(vals, v)
-        for iv, pts in self.bands:
+        for iv, pts, desc, key in self.bands:
             if v in iv:
-                return Outcome(pts, f"{m.label} {fig.display}（{iv.describe(m.label, m.percent, m.domain_min)}）",
-                               f"band:{_iv_key(iv)}", (fig,))
+                return Outcome(pts, f"{m.label} {fig.display}（{desc}）", key, (fig,))
         raise AssertionError("bands validated to cover the domain")  # pragma: no cover
 
 

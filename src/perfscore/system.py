@@ -446,7 +446,8 @@ class _Builder:
             n.fail("bands", f"档次区间应无缝、不重叠地覆盖 {fmt_num(obj.measure.domain_min)} 以上的全部取值：{problem}")
         if abs(max(p for _, p in bands) - obj.points) > WEIGHT_TOL:
             n.fail("bands", f"最高档分数应等于分值 {fmt_num(obj.points)}，否则无法得满分")
-        obj.bands = tuple(bands)
+        m = obj.measure
+        obj.bands = tuple((iv, p, iv.describe(m.label, m.percent, m.domain_min), f"band:{R._iv_key(iv)}") for iv, p in bands)
 
     def rule_ratio_points(self, n, obj):
         self._measure_common(n, obj)
