@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import ZeroDenominator
+from .errors import PerfscoreError, ZeroDenominator
 from .numbers import Interval, fmt_num, fmt_pct, fmt_pct_short
 
 EPS = 1e-9  # scores are sums of a few products; anything this small is float noise
@@ -119,7 +119,12 @@ class _MeasureRule(Rule):
     def _measure(self, vals):
         m = self.measure
         try:
-            return m.value(vals), None
+            v = m.value(vals)
+            if v < m.domain_min:  # e.g. 因公出国费 larger than all “三公”经费: the inputs contradict each other
+                fig = m.figure(vals, v)
+                raise PerfscoreError(f"「{m.label}」按 {fig.formula} 计算为 {fig.display}，小于合理下限"
+                                     f" {fmt_num(m.domain_min)}：请核对参与计算的各项数据")
+            return v, None
         except ZeroDenominator:
             policy = self.zero_denominator
             if policy == "full":
