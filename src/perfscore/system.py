@@ -396,6 +396,9 @@ class _Builder:
             extra = [a for a in args if a not in used]
             if missing:
                 n.fail("inputs", f"评分规则用到了 {missing}，但它们不在该指标的参数列表 inputs 中")
+            with_default = [self.inputs[a].default is not None for a in args]
+            if any(d and not later for d, later in zip(with_default, with_default[1:])):
+                n.fail("inputs", "有默认值的输入项（函数中可省略的参数）必须排在参数列表的最后")
             if extra:
                 n.fail("inputs", f"参数列表中的 {extra} 未被评分规则使用")
             lv2 = l2[parent]
