@@ -151,7 +151,14 @@ def score_indicator(system: System, ind: Indicator, raw: Mapping[str, Any]) -> I
 
 
 def _failed(ind, errs) -> IndicatorResult:
-    msg = "；".join(str(e) for e in errs)
+    """One message for the cell: every unusable value, then the blanks named together."""
+    missing = [e for e in errs if e.missing]
+    parts = [str(e) for e in errs if not e.missing]
+    if len(missing) == 1:
+        parts.append(str(missing[0]))
+    elif missing:
+        parts.append("".join(f"「{e.label}」" for e in missing) + "未填写（或单元格显示错误值）：请逐项填写")
+    msg = "；".join(parts)
     return IndicatorResult(ind, None, msg, "input_error", error=msg)
 
 

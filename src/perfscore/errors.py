@@ -28,6 +28,8 @@ class CaseFileError(PerfscoreError):
 class InputError(PerfscoreError):
     """One input value is unusable. ``input_id`` is the machine id, ``label`` the Chinese name."""
 
+    missing = False  # True when the value is blank (or an error cell), as opposed to unusable
+
     def __init__(self, input_id, label, problem):
         self.input_id, self.label, self.problem = input_id, label, problem
         super().__init__(f"「{label}」{problem}")

@@ -126,7 +126,9 @@ class InputSpec:
         return f"{fmt_num(b * 100)}%" if self.kind == "rate" else f"{fmt_num(b)} {self.unit}".strip()
 
     def _missing(self):
-        raise InputError(self.id, self.name, f"未填写（或单元格显示错误值）：请填写{self.expectation()}。")
+        err = InputError(self.id, self.name, f"未填写（或单元格显示错误值）：请填写{self.expectation()}。")
+        err.missing = True
+        raise err
 
     def _parse_choice(self, raw):
         t = str(raw).strip()

@@ -286,7 +286,7 @@ class _Builder:
             n = node.child(mid)
             label = n.take("label", str)
             percent = n.take("percent", bool, default=True)
-            dmin = n.take("min", float, default=0.0)
+            dmin = n.take("min", float, default=-math.inf if "change" in n.data else 0.0)  # a change may be negative
             if "change" in n.data:
                 c = n.child("change")
                 cur = self.check_input(c, "current", c.take("current", str), ("amount", "count", "rate"))
