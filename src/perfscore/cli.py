@@ -128,17 +128,58 @@ command("inputs", "列出一个年度的指标体系需要填写的全部输入�
         "perfscore inputs --year 2020")(cmd_inputs)
 
 
-def cmd_demo(args, out):
+DEMO_DIR = "workbook"
+
+
+def demo_outputs():
+    """(file name, system, case) of the workbooks `perfscore demo` writes under workbook/."""
     from .case import REFERENCE_CASE, load_case
+    from .system import available_years, load_system
+    case = load_case(REFERENCE_CASE)
+    newest = load_system(available_years()[-1])
+    return [(f"评分表模板_{newest.year}.xlsm", newest, None),
+            (f"参考案例_{case.department}_{case.year}.xlsm", load_system(case.year), case)]
+
+
+def cmd_demo(args, out):
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from .case import REFERENCE_CASE, load_case
+    from .compare import diff_workbooks
     from .system import load_system
+    from .workbook import build_workbook, write_workbook
     case = load_case(REFERENCE_CASE)
     out.write("参考案例：按 2020 年深圳市评分表重新计算一份真实自评报告，并核对报告自己写出的数字。\n\n")
     _score_and_print(case, load_system(case.year), False, out)
+    folder = Path(args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    out.write("\n工作簿：\n")
+    for name, system, c in demo_outputs():
+        target = folder / name
+        built = build_workbook(system, c)
+        if target.exists() and not args.force:
+            fd, tmp = tempfile.mkstemp(suffix=".xlsm", dir=folder)
+            os.close(fd)
+            os.unlink(tmp)
+            try:
+                write_workbook(built, tmp)
+                same = not diff_workbooks(target, tmp)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+            out.write(f"  {target}：{'已是最新，未改动' if same else '已存在且与新生成的不同，未覆盖（确需覆盖请加 --force）'}\n")
+            continue
+        write_workbook(built, target, force=args.force)
+        out.write(f"  已写入 {target}\n")
     return EXIT_OK
 
 
-cmd_demo.configure = lambda p: None
-command("demo", "为参考案例（深圳市科技开发交流中心 2020 年度自评报告）计分并列出交叉核对结果", "perfscore demo")(cmd_demo)
+cmd_demo.configure = lambda p: (
+    p.add_argument("-o", "--output", metavar="目录", default=DEMO_DIR, help="工作簿写入的目录（默认 workbook）"),
+    p.add_argument("--force", action="store_true", help="覆盖目录中已有的同名工作簿"))
+command("demo", "为参考案例（深圳市科技开发交流中心 2020 年度自评报告）计分、列出交叉核对结果，并在 workbook/ 下生成空白模板和已填好的参考工作簿",
+        "perfscore demo")(cmd_demo)
 
 
 def cmd_validate(args, out):
@@ -152,6 +193,88 @@ def cmd_validate(args, out):
 cmd_validate.configure = lambda p: p.add_argument("path", metavar="指标体系文件", help="要检查的指标体系文件（TOML）")
 command("validate", "检查一个指标体系文件：未知的键、类型、分值合计、档次区间的缺口与重叠、未声明的输入项",
         "perfscore validate 本地区2021.toml")(cmd_validate)
+
+
+def _workbook_out(args, system, default_name):
+    from pathlib import Path
+    return Path(args.output) if args.output else Path.cwd() / default_name
+
+
+def cmd_template(args, out):
+    from .case import load_case
+    from .system import load_system, require_exact_year
+    from .workbook import build_workbook, write_workbook
+    case = load_case(args.case) if args.case else None
+    if args.system:
+        system = load_system(args.year, path=args.system)
+    else:
+        if args.year is None:
+            raise_usage("请用 --year 指定规则年度，例如 --year 2020")
+        system = require_exact_year(args.year)
+    path = _workbook_out(args, system, f"部门整体支出绩效评分表_{system.year}.xlsm")
+    write_workbook(build_workbook(system, case, password=args.password), path, force=args.force)
+    out.write(f"已生成 {path}（{system.name} {system.year} 年版{'，已填入 ' + case.department if case else '，空白模板'}）\n")
+    return EXIT_OK
+
+
+def raise_usage(msg):
+    from .errors import PerfscoreError
+    raise PerfscoreError(msg)
+
+
+cmd_template.configure = lambda p: (
+    p.add_argument("--year", type=int, metavar="年度", help="规则年度（必须有该年度的指标体系文件）"),
+    p.add_argument("--system", metavar="路径", help="使用包外的指标体系文件（TOML）"),
+    p.add_argument("-o", "--output", metavar="路径", help="输出文件（.xlsm），默认 部门整体支出绩效评分表_<年度>.xlsm"),
+    p.add_argument("--case", metavar="案例文件", help="把案例文件中的数据填入工作簿"),
+    p.add_argument("--password", metavar="密码", help="工作表保护密码（默认不设密码，只防误改）"),
+    p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
+command("template", "按某年度的指标体系生成含宏的评分工作簿（.xlsm）：基础数据、评分表、自评表、扣分说明，分数实时计算",
+        "perfscore template --year 2020 -o 评分表2020.xlsm")(cmd_template)
+
+
+def cmd_macros(args, out):
+    from pathlib import Path
+
+    from .xlwings_bridge import generate_udf_module
+    target = Path(args.output) / "xlwings_udfs.bas"
+    text = generate_udf_module()
+    if target.exists() and not args.force:
+        same = target.read_text("utf-8") == text
+        out.write(f"{target} {'已是最新' if same else '已存在且内容不同：加 --force 覆盖'}\n")
+        return EXIT_OK if same else EXIT_USAGE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write_text(target, text)
+    out.write(f"已写入 {target}（{text.count(chr(10))} 行，由 xlwings 的包装生成器生成）\n")
+    return EXIT_OK
+
+
+def _atomic_write_text(path, text):
+    import os
+    import tempfile
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+cmd_macros.configure = lambda p: (
+    p.add_argument("-o", "--output", metavar="目录", default="macros", help="输出目录（默认 macros）"),
+    p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
+command("macros", "重新生成 VBA 模块 xlwings_udfs.bas（xlwings 的函数包装，指标体系变化后运行）",
+        "perfscore macros -o macros --force")(cmd_macros)
+
+
+def cmd_doctor(args, out):
+    from .doctor import report, run_checks
+    text, ok = report(run_checks())
+    out.write(text + "\n")
+    return EXIT_OK if ok else EXIT_UNSCORABLE
+
+
+cmd_doctor.configure = lambda p: None
+command("doctor", "检查本机能否运行工作簿中的 PERF_ 函数：Python、xlwings 版本、pywin32、DLL、函数模块、Excel",
+        "perfscore doctor")(cmd_doctor)
 
 
 # ------------------------------------------------------------------------------------------ entry point

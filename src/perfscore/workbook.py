@@ -133,6 +133,8 @@ class _Writer:
     def build(self) -> Built:
         wb = self.built.wb
         wb.remove(wb.active)
+        wb.properties.creator = "perfscore"
+        wb.properties.title = f"{self.system.title}（{self.system.year} 年版）"
         self.guide(wb.create_sheet("填报说明"))
         self.inputs(wb.create_sheet("基础数据"))
         self.scores(wb.create_sheet("评分表"))
@@ -482,6 +484,9 @@ def write_workbook(built: Built, path, *, force: bool = False) -> Path:
     try:
         save_xlsm(wb, tmp, vba_bin)
         inject_cached_values(tmp, built.cached)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a workbook is a shared document
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,171 @@
+"""The Excel functions: real xlwings Windows registration, xlwings-style conversions, messages, the total that
+refuses, the rules year fixed per workbook, and the committed xlwings_udfs module kept current."""
+import datetime as dt
+import functools
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+import perfscore.udfs as udfs
+from perfscore import available_years, load_system
+from perfscore.xlwings_bridge import generate_udf_module, registered_functions, windows_xlwings_udfs
+
+ROOT = Path(__file__).resolve().parents[1]
+SYSTEM = load_system(2020)
+INDICATOR_FUNCS = [i.function for i in SYSTEM.indicators]
+OTHER_FUNCS = ["PERF_TOTAL", "PERF_GRADE", "PERF_RATE", "PERF_REASON", "PERF_TARGET"]
+
+
+@pytest.fixture(scope="module")
+def registered():
+    with windows_xlwings_udfs() as real:
+        assert real.__name__ == "xlwings.udfs" and hasattr(real, "generate_vba_wrapper")
+        return registered_functions(real.xlfunc, real.xlarg)
+
+
+def test_one_function_per_indicator_plus_helpers(registered):
+    assert set(registered) == set(INDICATOR_FUNCS) | set(OTHER_FUNCS)
+    assert len(INDICATOR_FUNCS) == 21
+
+
+@pytest.mark.parametrize("name", INDICATOR_FUNCS + OTHER_FUNCS)
+def test_real_windows_registration_with_docs(registered, name):
+    info = registered[name].__xlfunc__
+    assert info["name"] == name and info["category"] == "绩效评分" and not info["sub"]
+    assert re.search(r"[\u4e00-\u9fff]", info["ret"]["doc"]) and len(info["ret"]["doc"]) <= 255
+    for a in info["args"]:
+        assert not a["doc"].startswith("Positional argument"), (name, a["name"])
+        assert re.search(r"[\u4e00-\u9fff]", a["doc"]) and len(a["doc"]) <= 255
+        assert a["name"].isascii() and a["name"].isidentifier()
+    if name in INDICATOR_FUNCS:
+        ind = SYSTEM.by_function[name]
+        assert [a["name"] for a in info["args"]] == list(ind.inputs) + ["year"]
+        optional = [a["name"] for a in info["args"] if "optional" in a]
+        assert optional == [i for i in ind.inputs if SYSTEM.inputs[i].default is not None] + ["year"]
+
+
+def test_design_card_example_works_as_written():
+    assert udfs.PERF_PROCUREMENT(13200.0, 12560.0) == 1.95
+    assert udfs.PERF_PROCUREMENT(13200.0, 12560.0, 0.5) == 1.45
+    assert udfs.PERF_PROCUREMENT(13200.0, 12560.0, 1.0, 2020.0) == 1.95
+
+
+# what xlwings hands a UDF on Windows for each kind of cell
+BLANK = None
+ERROR_CELL = None
+ODD = ["abc", -1.0, 1e20, True, dt.datetime(2020, 12, 31), "１２３元abc"]
+
+
+@pytest.mark.parametrize("name", INDICATOR_FUNCS)
+@pytest.mark.parametrize("bad", [BLANK, *ODD], ids=["blank/error", "text", "negative", "huge", "bool", "date", "junk"])
+def test_bad_cell_gives_chinese_message_never_exception(name, bad):
+    ind = SYSTEM.by_function[name]
+    f = getattr(udfs, name)
+    # put the bad value in the first argument, keep the others plausible
+    args = [bad] + [_plausible(i) for i in ind.inputs[1:]]
+    out = f(*args)
+    if isinstance(out, float):  # some values are acceptable to some inputs (e.g. True means 是)
+        assert 0 <= out <= ind.weight
+    else:
+        assert isinstance(out, str) and re.search(r"[\u4e00-\u9fff]", out) and "Traceback" not in out
+        assert SYSTEM.inputs[ind.inputs[0]].name in out or "规则年度" in out
+
+
+def _plausible(iid):
+    spec = SYSTEM.inputs[iid]
+    return {"amount": 100.0, "count": 1.0, "rate": 0.5, "judgement": "是", "score": 1.0, "flag": "否",
+            "choice": spec.options[0] if spec.options else None}[spec.kind]
+
+
+def test_total_refuses_blank_error_text_bool():
+    assert udfs.PERF_TOTAL([5.0, 1.95, 3.0]) == 9.95
+    assert udfs.PERF_TOTAL([[5.0], [2.0]], 3.0) == 10.0
+    for bad, words in ((None, "为空或显示错误值"), ("未填写", "不是数字"), (True, "不是数字")):
+        out = udfs.PERF_TOTAL([5.0, bad, 3.0])
+        assert isinstance(out, str) and "第 2 个" in out and words in out
+
+
+def test_grade_rate_reason_target():
+    assert udfs.PERF_GRADE(97.93) == "优" and udfs.PERF_GRADE(89.999) == "良" and udfs.PERF_GRADE(59.99) == "差"
+    assert "无法评定等级" in udfs.PERF_GRADE("第 2 个得分单元格…") and "超出" in udfs.PERF_GRADE(120.0)
+    assert udfs.PERF_RATE(7.95, 8.0) == pytest.approx(0.99375) and "不是数字" in udfs.PERF_RATE(None, 8.0)
+    assert udfs.PERF_REASON("PERF_PROCUREMENT", 2020.0, 13200.0, 12560.0) == "政府采购执行率 95.15%，扣 0.05 分"
+    assert udfs.PERF_REASON("编外人员控制率", None, 3.0, 20.0) == "编外人员控制率 13.04%（>10%），扣 1 分"
+    assert "找不到指标" in udfs.PERF_REASON("PERF_NOPE", None)
+    assert udfs.PERF_TARGET("≥90%", 0.9876) == "达成" and udfs.PERF_TARGET("=100%", "=98%") == "未达成"
+    assert udfs.PERF_TARGET("及时", "基本及时").startswith("无法判断：")
+
+
+def test_bad_year_message():
+    out = udfs.PERF_SATISFACTION(0.99, "明年")
+    assert "规则年度应为年份数字" in out and "2020" in out
+    assert "没有适用于 2019 年度" in udfs.PERF_SATISFACTION(0.99, 2019.0)
+
+
+def test_rules_year_fixed_per_workbook(tmp_path, monkeypatch):
+    """A 2021 system with a stricter 满意度 band does not change what year=2020 formulas compute."""
+    from perfscore import system as system_mod
+    src = (system_mod.PACKAGE_SYSTEMS / "shenzhen" / "2020.toml").read_text("utf-8")
+    root = tmp_path / "systems"
+    (root / "shenzhen").mkdir(parents=True)
+    (root / "shenzhen" / "2020.toml").write_text(src, "utf-8")
+    (root / "shenzhen" / "2021.toml").write_text(
+        src.replace("year = 2020", "year = 2021").replace('{ range = "[95%, inf)", points = 6 },\n  { range = "[90%, 95%)"',
+                                                          '{ range = "[98%, inf)", points = 6 },\n  { range = "[90%, 98%)"'), "utf-8")
+    monkeypatch.setattr(udfs, "load_system", functools.partial(system_mod.load_system, root=root))
+    monkeypatch.setattr(udfs, "available_years", functools.partial(system_mod.available_years, root=root))
+    udfs._system_for.cache_clear()
+    try:
+        assert udfs.PERF_SATISFACTION(0.96, 2020.0) == 6
+        assert udfs.PERF_SATISFACTION(0.96, 2021.0) == 4
+        assert udfs.PERF_SATISFACTION(0.96) == 4  # omitted year: the newest rules
+    finally:
+        udfs._system_for.cache_clear()
+
+
+def test_function_arguments_stable_across_years():
+    seen = {}
+    for y in available_years():
+        for ind in load_system(y).indicators:
+            assert seen.setdefault(ind.function, ind.inputs) == ind.inputs, (y, ind.function)
+
+
+VBA_KEYWORDS = {"and", "as", "boolean", "byref", "byval", "call", "case", "date", "dim", "do", "double", "each",
+                "else", "end", "error", "exit", "false", "for", "function", "get", "goto", "if", "in", "integer",
+                "is", "let", "like", "long", "loop", "me", "mod", "new", "next", "not", "nothing", "on", "option",
+                "optional", "or", "private", "property", "public", "resume", "select", "set", "single", "static",
+                "step", "stop", "string", "sub", "then", "to", "true", "type", "until", "variant", "wend", "while",
+                "with", "xor", "name", "len", "val", "year", "caller"}
+
+
+def test_argument_names_are_safe_vba_identifiers():
+    for spec in SYSTEM.inputs.values():
+        assert spec.id.isascii() and spec.id.lower() not in VBA_KEYWORDS - {"year"}
+        assert len(spec.id) <= 255
+
+
+def test_committed_xlwings_udfs_module_is_current():
+    committed = (ROOT / "macros" / "xlwings_udfs.bas").read_text("utf-8")
+    fresh = generate_udf_module()
+    assert committed == fresh, ("macros/xlwings_udfs.bas is stale: regenerate with "
+                                "`perfscore macros -o macros --force` and commit it")
+
+
+def test_generated_wrapper_shape():
+    text = generate_udf_module()
+    assert text.startswith('Attribute VB_Name = "xlwings_udfs"\n')
+    assert text.isascii()
+    assert "Function PERF_PROCUREMENT(procurement_budget, procurement_actual, Optional procurement_policy, Optional year)" in text
+    assert 'XLPy.CallUDF("perfscore.udfs", "PERF_PROCUREMENT", Array(procurement_budget, procurement_actual, procurement_policy, year), ThisWorkbook, Application.Caller)' in text
+    assert "Function PERF_TOTAL(ParamArray ranges())" in text
+    assert "ActiveWorkbook" not in generate_udf_module("perfscore.xlsm").split("#Else")[0]
+    assert "ActiveWorkbook" in generate_udf_module("perfscore.xlam")
+
+
+def test_module_functions_keep_their_signatures():
+    sig = inspect.signature(udfs.PERF_FINANCIAL_COMPLIANCE)
+    assert list(sig.parameters) == ["adjustment_amount", "budget_scale", "fin_spending", "fin_accounting",
+                                    "fin_violation", "year"]
+    assert sig.parameters["fin_spending"].default is udfs.OMITTED
