@@ -29,6 +29,8 @@ def round_to(x: float, digits: int = 2, mode: str = "half_up") -> float:
     Half up: scale, add one half plus a tolerance far below the last digit but above float noise, floor.
     ``k / 10**digits`` is then the double nearest the decimal result, the same as writing it as a literal.
     """
+    if not math.isfinite(x):
+        return x
     if mode == "half_up" and digits < 10 and abs(x) < 1e12:
         p = _POW10[digits]
         y = abs(x) * p
@@ -43,6 +45,8 @@ def round_to(x: float, digits: int = 2, mode: str = "half_up") -> float:
 
 def fmt_num(x: float, digits: int = 2) -> str:
     """2 -> '2', 1.95 -> '1.95', 0.5 -> '0.5': scores as a person writes them."""
+    if not math.isfinite(x):
+        return "∞" if x > 0 else ("-∞" if x < 0 else "—")
     s = f"{round_to(x, digits):.{digits}f}"
     if "." in s:
         s = s.rstrip("0").rstrip(".")

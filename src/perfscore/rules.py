@@ -191,8 +191,10 @@ class LinearDeduction(_MeasureRule):
             side = "未超过" if self.direction == "above" else "不低于"
             return Outcome(self.points, f"{m.label} {fig.display}，{side} {lim}", "within", (fig,))
         pp = over * 100
-        score = max(self.points - pp * self.per_point, self.floor) if not math.isinf(pp) else self.floor
         side = "超出" if self.direction == "above" else "低于"
+        if math.isinf(pp):  # a positive amount over a zero base: as far beyond the threshold as it gets
+            return Outcome(self.floor, f"{m.label}{fig.display}（{fig.formula}），按超出处理", "deducted", (fig,))
+        score = max(self.points - pp * self.per_point, self.floor)
         return Outcome(score, f"{m.label} {fig.display}，{side} {lim} {fmt_num(pp)} 个百分点", "deducted", (fig,))
 
 

@@ -26,8 +26,14 @@ def _parse(text: str):
     return _OPS.get(m.group(1) or "=", "="), Decimal(m.group(2)), m.group(3)
 
 
+def _blank(v) -> bool:
+    return v is None or str(v).strip() == ""
+
+
 def check_target(target, actual) -> TargetCheck:
-    """Never raises: unreadable text gives 无法判断 with what to write instead."""
+    """Never raises: unreadable text gives 无法判断 with what to write instead; an empty row gives ''."""
+    if _blank(target) and _blank(actual):
+        return TargetCheck("", "")
     if target is None or str(target).strip() == "":
         return TargetCheck(UNKNOWN, "预期指标值为空：请填写，例如“≥90%”“=100%”“12个月”“及时”")
     if actual is None or str(actual).strip() == "":

@@ -186,7 +186,7 @@ def reason(indicator, year, *inputs):
 
 def target(expected, actual):
     r = check_target(expected, actual)
-    return r.status if r.status != UNKNOWN else f"{UNKNOWN}：{r.reason}"
+    return r.status if r.status != UNKNOWN else f"{UNKNOWN}：{r.reason}"  # "" for an empty row
 
 
 def _export(fn, name, doc, args):

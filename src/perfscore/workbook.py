@@ -70,6 +70,24 @@ def _cell(ws, row, col, value=None, *, bold=False, center=False, fill=None, fmt=
     return c
 
 
+def _text_width(text) -> int:
+    from .report import width
+    return width(str(text))
+
+
+def _fit_row(ws, row, cells, size=10, minimum=18):
+    """Set a row height that shows ``cells`` = [(text, column width), …] wrapped in full (LibreOffice and
+    WPS do not grow rows for wrapped text on load)."""
+    lines = 1
+    for text, col_width in cells:
+        if text is None:
+            continue
+        per_line = max(int(col_width * 1.05) - 1, 4)
+        n = sum(max(1, -(-_text_width(part) // per_line)) for part in str(text).split("\n"))
+        lines = max(lines, n)
+    ws.row_dimensions[row].height = max(minimum, lines * (size + 4) + 4)
+
+
 def _box(ws, r1, c1, r2, c2):
     for r in range(r1, r2 + 1):
         for c in range(c1, c2 + 1):
@@ -206,7 +224,9 @@ class _Writer:
             c = _cell(ws, row, 4, value, fill=INPUT_FILL, fmt=NUMFMT.get(spec.kind), locked=False, center=True)
             self._validate(ws, spec, c.coordinate)
             _cell(ws, row, 5, _help(spec), name=FANG)
-            _cell(ws, row, 6, "、".join(used.get(iid, [])) or "不参与计分，用于核对", name=FANG)
+            users = "、".join(used.get(iid, [])) or "不参与计分，用于核对"
+            _cell(ws, row, 6, users, name=FANG)
+            _fit_row(ws, row, [(spec.name, 30), (_help(spec), 70), (users, 26)])
             self.define(spec.name, ws, row, 4)
         ws.freeze_panes = ws.cell(self.input_header_row + 1, 1)
         _print_setup(ws, f"{self.input_header_row}:{self.input_header_row}")
@@ -278,7 +298,7 @@ class _Writer:
             _cell(ws, row, 5, ind.description, name=FANG, size=9)
             _cell(ws, row, 6, _criteria_text(ind), name=FANG, size=9)
             self.formula(ws, row, 7, self._call(ind), r.score if r.error is None else r.error, center=True, fmt="0.00")
-            ws.row_dimensions[row].height = max(45, 13 * (len(ind.criteria) // 42 + 1))
+            _fit_row(ws, row, [(ind.description, 36), (_criteria_text(ind), 70)], size=9, minimum=40)
             self.score_row[ind.id] = row
             row += 1
         last = row - 1
@@ -335,7 +355,7 @@ class _Writer:
             _cell(ws, row, 3, t.status if t else None, fill=INPUT_FILL, locked=False, name=FANG, size=9)
             for col, attr in zip((4, 5, 6, 7), ("budget_total", "budget_fiscal", "executed_total", "executed_fiscal")):
                 _cell(ws, row, col, getattr(t, attr) if t else None, fill=INPUT_FILL, locked=False, fmt="#,##0.00")
-            ws.row_dimensions[row].height = 60 if t and len(t.status) > 40 else 20
+            _fit_row(ws, row, [(t.status if t else None, 36), (t.name if t else None, 16)], size=9, minimum=20)
             row += 1
         _merge(ws, top, 1, row - 1, 1, "年度主要任务完成情况", bold=True, center=True)
         _merge(ws, row, 1, row, 3, "金额合计", bold=True, center=True)
@@ -352,7 +372,8 @@ class _Writer:
                locked=False, name=FANG, size=9)
         _merge(ws, row + 1, 5, row + 1, 7, (case.goals_actual if case else None) or None, fill=INPUT_FILL,
                locked=False, name=FANG, size=9)
-        ws.row_dimensions[row + 1].height = 160 if case and case.goals_expected else 60
+        _fit_row(ws, row + 1, [((case.goals_expected if case else None), 66), ((case.goals_actual if case else None), 48)],
+                 size=9, minimum=60)
         row += 2
         # 年度绩效指标完成情况
         head = row
@@ -367,8 +388,10 @@ class _Writer:
                 start2 = row
                 for gr in mine:
                     _cell(ws, row, 4, gr.name if gr else None, fill=INPUT_FILL, locked=False)
-                    _cell(ws, row, 5, gr.target if gr else None, fill=INPUT_FILL, locked=False, center=True)
-                    _cell(ws, row, 6, gr.actual if gr else None, fill=INPUT_FILL, locked=False, center=True)
+                    for col, text in ((5, gr.target if gr else None), (6, gr.actual if gr else None)):
+                        c = _cell(ws, row, col, None, fill=INPUT_FILL, locked=False, center=True, fmt="@")
+                        if text is not None:
+                            c.value, c.data_type = text, "s"  # "=100%" is a target as written, not a formula
                     value = udfs.target(gr.target, gr.actual) if gr else udfs.target(None, None)
                     self.formula(ws, row, 7, f"PERF_TARGET(E{row},F{row})", value, center=True)
                     row += 1
@@ -403,18 +426,19 @@ class _Writer:
                          center=True, fmt="0.00%")
             args = ",".join([f'"{ind.function}"', YEAR_NAME] + [s.inputs[i].name for i in ind.inputs])
             self.formula(ws, row, 9, f"PERF_REASON({args})", r.reason, name=FANG, size=9)
+            _fit_row(ws, row, [(ind.name, 22), (r.reason, 70)], size=9)
             row += 1
         # subtotals by level
         row += 1
-        for col, text in enumerate(("", "层级", "", "指标", "分值", "得分", "扣分", "得分率"), 1):
-            if text:
-                _cell(ws, row, col, text, bold=True, center=True, fill=HEAD_FILL)
+        _merge(ws, row, 2, row, 3, "层级", bold=True, center=True, fill=HEAD_FILL)
+        for col, text in ((4, "指标"), (5, "分值"), (6, "得分"), (7, "扣分"), (8, "得分率")):
+            _cell(ws, row, col, text, bold=True, center=True, fill=HEAD_FILL)
         row += 1
         for attr, levels, results in (("level1", s.level1, res.level1), ("level2", s.level2, res.level2)):
             for lv in levels:
                 rows = [3 + k for k, ind in enumerate(s.indicators) if getattr(ind, attr).id == lv.id]
                 lr = results[lv.id]
-                _cell(ws, row, 2, "一级指标" if attr == "level1" else "二级指标", center=True)
+                _merge(ws, row, 2, row, 3, "一级指标" if attr == "level1" else "二级指标", center=True)
                 _cell(ws, row, 4, lv.name, bold=attr == "level1")
                 _cell(ws, row, 5, lv.weight, center=True, fmt="0.##")
                 refs = ",".join(f"F{r}" for r in rows) if len(rows) != rows[-1] - rows[0] + 1 else f"F{rows[0]}:F{rows[-1]}"
