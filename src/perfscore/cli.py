@@ -277,6 +277,52 @@ command("doctor", "检查本机能否运行工作簿中的 PERF_ 函数：Python
         "perfscore doctor")(cmd_doctor)
 
 
+def cmd_check(args, out):
+    from .check import check_workbook, report_text
+    rep = check_workbook(args.workbook)
+    out.write(report_text(rep) + "\n")
+    return EXIT_OK if rep.passed else EXIT_UNSCORABLE
+
+
+cmd_check.configure = lambda p: p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（.xlsm）")
+command("check", "检查一份填好的工作簿：按其规则年度重新计分，与文件中保存的分数比对，并做数据合理性检查（退出码 0 通过，1 未通过，2 无法读取）",
+        "perfscore check 某单位2020.xlsm")(cmd_check)
+
+
+def cmd_freeze(args, out):
+    from .check import freeze
+    for p in freeze(args.workbook, args.output, force=args.force, pdf=args.pdf):
+        out.write(f"已写入 {p}\n")
+    return EXIT_OK
+
+
+cmd_freeze.configure = lambda p: (
+    p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（.xlsm）"),
+    p.add_argument("-o", "--output", metavar="路径", required=True, help="提交版（.xlsx，只有数值，不含宏）"),
+    p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF"),
+    p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
+command("freeze", "生成提交版：分数由引擎重新计算后写成数值，去掉宏和 xlwings.conf，格式与打印设置不变；--pdf 另出 PDF",
+        "perfscore freeze 某单位2020.xlsm -o 提交版.xlsx --pdf")(cmd_freeze)
+
+
+def cmd_collect(args, out):
+    from .collect import run_collect
+    return run_collect(args, out)
+
+
+def _collect_args(p):
+    p.add_argument("sources", nargs="+", metavar="目录或通配符", help="工作簿所在目录，或通配符如 '收到的/*.xlsm'")
+    p.add_argument("-o", "--output", metavar="路径", required=True, help="汇总工作簿（.xlsx）")
+    p.add_argument("--csv", metavar="路径", help="同时输出 CSV（UTF-8 带 BOM，可直接用 Excel 打开）")
+    p.add_argument("--jobs", type=int, metavar="N", help="并行进程数（默认为 CPU 核数）")
+    p.add_argument("--force", action="store_true", help="允许覆盖已存在的输出文件")
+
+
+cmd_collect.configure = _collect_args
+command("collect", "汇总大量填好的工作簿：逐一重新计分和检查，输出每个单位一行的汇总表、排名、各指标平均得分率、等级分布图和“异常”表",
+        "perfscore collect 收到的工作簿/ -o 汇总.xlsx --csv 汇总.csv")(cmd_collect)
+
+
 # ------------------------------------------------------------------------------------------ entry point
 def main(argv=None, out=None) -> int:
     from .errors import PerfscoreError

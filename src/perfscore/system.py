@@ -69,6 +69,24 @@ class Indicator:
 
 
 @dataclass(slots=True)
+class SanityCheck:
+    """Inputs that must stand in a relation (在用固定资产 ≤ 固定资产总额); sums of signed terms on each side."""
+    label: str
+    left: tuple
+    op: str
+    right: tuple
+
+    def holds(self, vals) -> bool | None:
+        """None when an input is missing; otherwise whether the relation holds (to the cent)."""
+        try:
+            lhs = sum(sg * vals[i] for i, sg in self.left)
+            rhs = sum(sg * vals[i] for i, sg in self.right)
+        except KeyError:
+            return None
+        return {"<=": lhs <= rhs + 0.005, ">=": lhs + 0.005 >= rhs, "=": abs(lhs - rhs) <= 0.005}[self.op]
+
+
+@dataclass(slots=True)
 class GoalTable:
     title: str
     categories: tuple[tuple[str, tuple[str, ...]], ...]  # (一级指标, (二级指标, …))
@@ -92,6 +110,7 @@ class System:
     inputs: dict[str, InputSpec]
     measures: dict[str, R.Measure]
     goal_table: GoalTable | None
+    checks: tuple = ()
     path: str = ""
     by_id: dict[str, Indicator] = field(default_factory=dict)
     by_function: dict[str, Indicator] = field(default_factory=dict)
@@ -209,10 +228,15 @@ class _Builder:
         level1, level2 = self.levels(r, total)
         indicators = self.build_indicators(r, {l.id: l for l in level1}, {l.id: l for l in level2})
         goal = self.goal_table(r)
+        checks = []
+        for c in r.children("checks", default=[], name_key="label"):
+            checks.append(SanityCheck(c.take("label", str), tuple(self.terms(c, "left")),
+                                      c.take("op", str, check=one_of("<=", ">=", "=")), tuple(self.terms(c, "right"))))
+            c.done()
         r.done()
         self.check_choice_inputs()
         return System(sid, name, title, region, year, source, total, mode, digits, grades, level1, level2,
-                      indicators, self.inputs, self.measures, goal, self.file)
+                      indicators, self.inputs, self.measures, goal, tuple(checks), self.file)
 
     def grades(self, r, total):
         out = []
