@@ -323,6 +323,46 @@ command("collect", "汇总大量填好的工作簿：逐一重新计分和检查
         "perfscore collect 收到的工作簿/ -o 汇总.xlsx --csv 汇总.csv")(cmd_collect)
 
 
+def cmd_rules(args, out):
+    from .annual import diff_systems
+    from .system import available_years
+    if args.action == "list":
+        out.write("现有指标体系年度：" + "、".join(map(str, available_years())) + "\n")
+        return EXIT_OK
+    if len(args.years) != 2:
+        raise_usage("rules diff 需要两个年度（或两个 .toml 文件），例如 perfscore rules diff 2020 2021")
+    changes = diff_systems(*args.years)
+    out.write(f"{args.years[0]} → {args.years[1]}：{'没有变化' if not changes else f'{len(changes)} 处变化'}\n")
+    for c in changes:
+        out.write(f"  {c}\n")
+    return EXIT_OK
+
+
+cmd_rules.configure = lambda p: (
+    p.add_argument("action", choices=["diff", "list"], help="diff：比较两个年度；list：列出现有年度"),
+    p.add_argument("years", nargs="*", metavar="年度或文件", help="两个年度（如 2020 2021）或两个指标体系文件"))
+command("rules", "查看指标体系：list 列出现有年度；diff 列出两个年度之间新增、删除的指标以及分值、阈值、文字的变化",
+        "perfscore rules diff 2020 2021")(cmd_rules)
+
+
+def cmd_carry_forward(args, out):
+    from .annual import carry_forward
+    carried = carry_forward(args.last, args.year, args.output, system_path=args.system, force=args.force)
+    out.write(f"已生成 {args.output}：带入部门名称、填报人、联系电话"
+              f"{'及 ' + '、'.join(carried) if carried else ''}；本年度数据留空待填。\n")
+    return EXIT_OK
+
+
+cmd_carry_forward.configure = lambda p: (
+    p.add_argument("last", metavar="上年工作簿", help="上一年度填好的工作簿（.xlsm）"),
+    p.add_argument("--year", type=int, required=True, metavar="年度", help="新年度（须有该年度的指标体系）"),
+    p.add_argument("--system", metavar="路径", help="使用包外的指标体系文件"),
+    p.add_argument("-o", "--output", required=True, metavar="路径", help="新年度工作簿（.xlsm）"),
+    p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
+command("carry-forward", "生成新年度工作簿，并从上年工作簿带入部门名称、联系人、编制数等固定信息，本年数据留空",
+        "perfscore carry-forward 某单位2020.xlsm --year 2021 -o 某单位2021.xlsm")(cmd_carry_forward)
+
+
 # ------------------------------------------------------------------------------------------ entry point
 def main(argv=None, out=None) -> int:
     from .errors import PerfscoreError

@@ -1,0 +1,111 @@
+"""The annual refresh: what changed between two years' indicator systems, and carrying a department's standing
+fields (name, contacts, 编制数 …) into the new year's workbook with the year's figures left blank."""
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+
+from .system import PACKAGE_SYSTEMS, DEFAULT_REGION, available_years, load_system, load_system_file
+
+KEYED = ("id", "label", "input", "name")  # how list items are matched between years
+
+
+def _system_path(spec: str, region=DEFAULT_REGION) -> Path:
+    from .errors import UnknownYear
+    if spec.endswith(".toml"):
+        return Path(spec)
+    if not spec.isdigit():
+        raise UnknownYear(f"“{spec}”既不是年度也不是 .toml 文件")
+    p = PACKAGE_SYSTEMS / region / f"{spec}.toml"
+    if not p.exists():
+        raise UnknownYear(f"没有 {spec} 年度的指标体系：现有年度为 {'、'.join(map(str, available_years(region)))}")
+    return p
+
+
+def _key(item):
+    if isinstance(item, dict):
+        for k in KEYED:
+            if isinstance(item.get(k), str):
+                return item[k]
+    return None
+
+
+def _short(v, n=60) -> str:
+    s = v if isinstance(v, str) else repr(v)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _walk(a, b, path, out):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in a:
+            if k not in b:
+                out.append(f"{path}.{k}：删除（原为 {_short(a[k])}）")
+        for k in b:
+            if k not in a:
+                out.append(f"{path}.{k}：新增 {_short(b[k])}")
+            else:
+                _walk(a[k], b[k], f"{path}.{k}" if path else str(k), out)
+    elif isinstance(a, list) and isinstance(b, list) and all(_key(x) for x in a + b) and a and b:
+        ka, kb = {_key(x): x for x in a}, {_key(x): x for x in b}
+        for k in ka:
+            if k not in kb:
+                out.append(f"{path}[{k}]：删除")
+        for k in kb:
+            if k not in ka:
+                out.append(f"{path}[{k}]：新增")
+            else:
+                _walk(ka[k], kb[k], f"{path}[{k}]", out)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for k, (x, y) in enumerate(zip(a, b)):
+            _walk(x, y, f"{path}[{k}]", out)
+    elif a != b:
+        if isinstance(a, str) and isinstance(b, str) and (len(a) > 60 or len(b) > 60):
+            sm = difflib.SequenceMatcher(None, a, b)
+            changes = [f"“{a[i1:i2]}”→“{b[j1:j2]}”" for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal"]
+            out.append(f"{path}：文字改动 " + "；".join(_short(c, 80) for c in changes[:5]))
+        else:
+            out.append(f"{path}：{_short(a)} → {_short(b)}")
+
+
+def diff_systems(a: str, b: str) -> list[str]:
+    """Readable list of what changed from system ``a`` to ``b`` (years or .toml paths). Both are validated first."""
+    pa, pb = _system_path(a), _system_path(b)
+    sa, sb = load_system_file(pa), load_system_file(pb)  # strict validation of both
+    da, db = (tomllib.loads(p.read_text("utf-8")) for p in (pa, pb))
+    out = []
+    ia, ib = {i.id: i for i in sa.indicators}, {i.id: i for i in sb.indicators}
+    for iid in ia.keys() - ib.keys():
+        out.append(f"删除指标：{ia[iid].name}（{iid}，分值 {ia[iid].weight:g}）")
+    for iid in ib.keys() - ia.keys():
+        out.append(f"新增指标：{ib[iid].name}（{iid}，分值 {ib[iid].weight:g}）")
+    details = []
+    da.get("system", {}).pop("year", None)
+    db.get("system", {}).pop("year", None)
+    _walk(da, db, "", details)
+    return out + details
+
+
+def carry_forward(last, year: int, output, *, system_path=None, force: bool = False):
+    """New year's workbook with the department's standing fields copied from last year's; figures blank."""
+    from .case import Case, CaseInput
+    from .errors import PerfscoreError
+    from .reader import raw_inputs, read_filled
+    from .system import require_exact_year
+    from .workbook import build_workbook, write_workbook
+    filled = read_filled(last)
+    old = load_system(filled.year)
+    new = load_system_file(system_path) if system_path else require_exact_year(year)
+    if new.year <= old.year and not system_path:
+        raise PerfscoreError(f"上一年度工作簿按 {old.year} 年规则填写，新年度 {year} 应晚于它")
+    h = filled.header
+    case = Case(str(last), "自评工作簿", str(h.get("部门名称") or ""), year, str(h.get("填报人") or ""),
+                "" if h.get("联系电话") is None else str(h.get("联系电话")).removesuffix(".0"))
+    carried = []
+    for iid, v in raw_inputs(filled, old).items():
+        spec = new.inputs.get(iid)
+        if spec is not None and spec.standing and v is not None:
+            case.inputs[iid] = CaseInput(v)
+            carried.append(spec.name)
+    write_workbook(build_workbook(new, case), output, force=force)
+    return carried
