@@ -124,7 +124,7 @@ def test_cached_values_present_and_no_forced_recalc(reference):
         assert "fullCalcOnLoad" not in z.read("xl/workbook.xml").decode()
     blank = build_workbook(load_system(2020))
     msg = blank.cached[("评分表", "G8")]
-    assert "「政府采购预算数」「政府采购实际数」未填写" in msg
+    assert msg == "请填写「政府采购预算数」等 2 项"
 
 
 # ------------------------------------------------------------------------------- read-back equals the data

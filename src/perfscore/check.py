@@ -50,7 +50,7 @@ def check_filled(filled: FilledWorkbook) -> CheckReport:
     for r in result.indicators:
         name = r.indicator.name
         if r.error:
-            rep.items.append(Item(ERROR, name, f"无法计分：{r.error}"))
+            rep.items.append(Item(ERROR, name, f"无法计分：{r.error_detail}"))
         stored = filled.stored_scores.get(name)
         computed = r.score if r.error is None else r.error
         if name not in filled.stored_scores:

@@ -42,7 +42,7 @@ def _computed(result: CaseResult, kind: str, target: str):
     """-> (value, is_percent, explanation) or (None, _, why not)."""
     if kind == "score":
         r = result.by_id(target)
-        return r.score, False, r.reason if r.score is not None else r.error
+        return r.score, False, r.reason if r.score is not None else r.error_detail
     if kind in ("level1", "level2"):
         return getattr(result, kind)[target].score, False, ""
     if kind == "rate":

@@ -32,7 +32,8 @@ class IndicatorResult:
     branch: str = ""
     figures: tuple[Figure, ...] = ()
     parts: tuple[PartResult, ...] = ()
-    error: str | None = None
+    error: str | None = None       # short, for a cell: "请填写「政府采购预算数」等 2 项"
+    error_detail: str | None = None  # every problem with what to write, for the reason column and the terminal
 
     @property
     def id(self):
@@ -54,7 +55,7 @@ class IndicatorResult:
         return {
             "id": ind.id, "name": ind.name, "level1": ind.level1.name, "level2": ind.level2.name,
             "function": ind.function, "weight": ind.weight, "score": self.score, "deducted": self.deducted,
-            "reason": self.reason, "branch": self.branch, "error": self.error,
+            "reason": self.reason, "branch": self.branch, "error": self.error, "error_detail": self.error_detail,
             "figures": [{"id": f.id, "label": f.label, "value": f.value, "display": f.display, "formula": f.formula}
                         for f in self.figures],
             "parts": [{"name": p.name, "points": p.points, "score": p.score, "reason": p.reason} for p in self.parts],
@@ -96,7 +97,7 @@ class CaseResult:
             "level1": {k: {"name": v.level.name, "weight": v.level.weight, "score": v.score} for k, v in self.level1.items()},
             "level2": {k: {"name": v.level.name, "weight": v.level.weight, "score": v.score} for k, v in self.level2.items()},
             "total": self.total, "grade": self.grade,
-            "errors": [{"id": r.id, "name": r.indicator.name, "error": r.error} for r in self.errors],
+            "errors": [{"id": r.id, "name": r.indicator.name, "error": r.error_detail} for r in self.errors],
         }
 
 
@@ -141,25 +142,27 @@ def score_indicator(system: System, ind: Indicator, raw: Mapping[str, Any]) -> I
             return _failed(ind, errs)
         out = ind.rule.evaluate(vals)
     except PerfscoreError as exc:  # zero denominator with policy "error", etc.
-        return IndicatorResult(ind, None, str(exc), "error", error=str(exc))
+        return IndicatorResult(ind, None, str(exc), "error", error=str(exc), error_detail=str(exc))
     except Exception as exc:  # a bug must not reach a cell as a traceback; tests assert this never happens
         msg = f"内部错误（{type(exc).__name__}）：请把输入数据发给开发人员"
-        return IndicatorResult(ind, None, msg, "internal_error", error=msg)
+        return IndicatorResult(ind, None, msg, "internal_error", error=msg, error_detail=msg)
     score = round_to(min(max(out.score, 0.0), ind.weight), digits, mode)
     return IndicatorResult(ind, score, _reason(out, ind.weight, score, digits), out.branch, out.figures,
                            _parts(out, digits))
 
 
 def _failed(ind, errs) -> IndicatorResult:
-    """One message for the cell: every unusable value, then the blanks named together."""
+    """A short message for the cell (the first unusable value, or the blanks counted) and the full detail."""
+    bad = [e for e in errs if not e.missing]
     missing = [e for e in errs if e.missing]
-    parts = [str(e) for e in errs if not e.missing]
-    if len(missing) == 1:
-        parts.append(str(missing[0]))
-    elif missing:
-        parts.append("".join(f"「{e.label}」" for e in missing) + "未填写（或单元格显示错误值）：请逐项填写")
-    msg = "；".join(parts)
-    return IndicatorResult(ind, None, msg, "input_error", error=msg)
+    if bad:
+        short = str(bad[0]).split("，收到")[0] + (f"（另有 {len(errs) - 1} 处问题）" if len(errs) > 1 else "")
+    elif len(missing) == 1:
+        short = f"请填写「{missing[0].label}」"
+    else:
+        short = f"请填写「{missing[0].label}」等 {len(missing)} 项"
+    detail = "；".join(str(e) for e in errs)
+    return IndicatorResult(ind, None, detail, "input_error", error=short, error_detail=detail)
 
 
 def _reason(out: Outcome, weight: float, score: float, digits: int) -> str:

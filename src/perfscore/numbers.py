@@ -29,7 +29,7 @@ def round_to(x: float, digits: int = 2, mode: str = "half_up") -> float:
     Half up: scale, add one half plus a tolerance far below the last digit but above float noise, floor.
     ``k / 10**digits`` is then the double nearest the decimal result, the same as writing it as a literal.
     """
-    if not math.isfinite(x):
+    if not math.isfinite(x) or abs(x) >= 1e15:  # beyond any amount or ratio; nothing left to round
         return x
     if mode == "half_up" and digits < 10 and abs(x) < 1e12:
         p = _POW10[digits]

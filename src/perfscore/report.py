@@ -34,7 +34,7 @@ def score_table(result) -> str:
                     continue
                 name = r.indicator.name if width(r.indicator.name) <= w3 else r.indicator.name[: (w3 // 2) - 1] + "…"
                 head = f"    {pad(name, w3)} {fmt_num(r.weight):>4}  {_score(r.score):>5}  "
-                lines.append(head + (f"无法计分：{r.error}" if r.error else r.reason))
+                lines.append(head + (f"无法计分：{r.error_detail}" if r.error else r.reason))
     lines.append("")
     lines.append(f"综合评分：{_score(result.total)}")
     lines.append(f"评分等级：{result.grade or '—（有指标无法计分）'}")
@@ -42,7 +42,7 @@ def score_table(result) -> str:
         lines.append("")
         lines.append(f"有 {len(result.errors)} 项指标无法计分，总分暂不给出：")
         for r in result.errors:
-            lines.append(f"  - {r.indicator.name}：{r.error}")
+            lines.append(f"  - {r.indicator.name}：{r.error_detail}")
     return "\n".join(lines)
 
 

@@ -281,7 +281,7 @@ class _Writer:
 
     def scores(self, ws):
         s, res = self.system, self.result
-        for col, w in zip("ABCDEFG", (12, 12, 16, 6, 36, 70, 10)):
+        for col, w in zip("ABCDEFG", (12, 12, 16, 6, 36, 66, 14)):
             ws.column_dimensions[col].width = w
         _title(ws, s.title, 7)
         _merge(ws, 2, 1, 2, 4, "评价指标", bold=True, center=True, fill=HEAD_FILL)
@@ -298,7 +298,7 @@ class _Writer:
             _cell(ws, row, 5, ind.description, name=FANG, size=9)
             _cell(ws, row, 6, _criteria_text(ind), name=FANG, size=9)
             self.formula(ws, row, 7, self._call(ind), r.score if r.error is None else r.error, center=True, fmt="0.00")
-            _fit_row(ws, row, [(ind.description, 36), (_criteria_text(ind), 70)], size=9, minimum=40)
+            _fit_row(ws, row, [(ind.description, 36), (_criteria_text(ind), 66), (r.error, 14)], size=9, minimum=40)
             self.score_row[ind.id] = row
             row += 1
         last = row - 1
