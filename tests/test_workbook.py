@@ -98,6 +98,18 @@ def test_formula_engine_reproduces_every_formula_cell(reference, evaluated):
     assert not wrong, list(wrong.items())[:5]
 
 
+def test_formula_engine_agrees_on_the_blank_template(tmp_path):
+    """Every cell of an empty workbook shows what its formula gives: the messages, not stale numbers."""
+    from perfscore.formula_engine import evaluate
+    built = build_workbook(load_system(2020))
+    path = tmp_path / "模板.xlsm"
+    write_workbook(built, path)
+    got = evaluate(path)
+    wrong = {k: (v, got.get(k)) for k, v in built.cached.items() if not _same(got.get(k), v)}
+    assert not wrong, list(wrong.items())[:5]
+    assert built.cached[("评分表", "G25")].startswith("第 1 个得分单元格不是数字")
+
+
 def test_every_score_subtotal_total_and_grade(reference, evaluated, system):
     res = reference["result"]
     ws = openpyxl.load_workbook(reference["path"])["评分表"]

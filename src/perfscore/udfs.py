@@ -145,18 +145,21 @@ def total(*ranges):
     s = 0.0
     for k, v in enumerate(cells, 1):
         if v is None:
-            return f"第 {k} 个得分单元格为空或显示错误值，无法合计：请先处理该项指标"
+            return f"第 {k} 个得分单元格为空或显示错误值，无法合计"
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             shown = str(v) if len(str(v)) <= 20 else str(v)[:19] + "…"
-            return f"第 {k} 个得分单元格不是数字（“{shown}”），无法合计：请先处理该项指标"
+            return f"第 {k} 个得分单元格不是数字（“{shown}”），无法合计"
         s += v
     return round_to(s, 6)
 
 
 def grade(score, year=OMITTED):
-    system = system_for(year)
+    return grade_by(system_for(year), score)
+
+
+def grade_by(system, score):
     if score is None or isinstance(score, (bool, str)) or not isinstance(score, (int, float)):
-        return f"综合评分不是数字（{'空或错误值' if score is None else score}），无法评定等级"
+        return "综合评分尚未得出（见综合评分单元格），无法评定等级"
     if not 0 <= score <= system.total:
         return f"综合评分 {fmt_num(score)} 超出 0–{fmt_num(system.total)} 分，无法评定等级"
     return system.grade(score)

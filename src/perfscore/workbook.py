@@ -135,6 +135,11 @@ class _Writer:
         self.result = score_case(system, {k: raw.get(k, MISSING) for k in system.inputs})
         self.year_ref = None
 
+    def cell_score(self, iid):
+        """What an indicator's 分数 cell holds: its score, or the short message the function returns."""
+        r = self.result.by_id(iid)
+        return r.score if r.error is None else r.error
+
     def formula(self, ws, row, col, text, value, **kw):
         c = _cell(ws, row, col, "=" + text, **kw)
         key = (ws.title, c.coordinate)
@@ -297,7 +302,7 @@ class _Writer:
             _cell(ws, row, 4, ind.weight, center=True, fmt="0.##")
             _cell(ws, row, 5, ind.description, name=FANG, size=9)
             _cell(ws, row, 6, _criteria_text(ind), name=FANG, size=9)
-            self.formula(ws, row, 7, self._call(ind), r.score if r.error is None else r.error, center=True, fmt="0.00")
+            self.formula(ws, row, 7, self._call(ind), self.cell_score(ind.id), center=True, fmt="0.00")
             _fit_row(ws, row, [(ind.description, 36), (_criteria_text(ind), 66), (r.error, 14)], size=9, minimum=40)
             self.score_row[ind.id] = row
             row += 1
@@ -313,12 +318,11 @@ class _Writer:
                     start = first + k + 1
         self.total_ref = f"'{ws.title}'!$G${row}"
         _merge(ws, row, 1, row, 6, "综合评分", bold=True, center=True)
-        self.formula(ws, row, 7, f"PERF_TOTAL(G{first}:G{last})", res.total if res.total is not None else
-                     _total_message(res), bold=True, center=True, fmt="0.00")
+        total = udfs.total([self.cell_score(i.id) for i in s.indicators])
+        self.formula(ws, row, 7, f"PERF_TOTAL(G{first}:G{last})", total, bold=True, center=True, fmt="0.00")
         self.grade_ref = f"'{ws.title}'!$G${row + 1}"
         _merge(ws, row + 1, 1, row + 1, 6, "评分等级", bold=True, center=True)
-        self.formula(ws, row + 1, 7, f"PERF_GRADE(G{row},{YEAR_NAME})", res.grade or udfs.grade(_total_message(res)),
-                     bold=True, center=True)
+        self.formula(ws, row + 1, 7, f"PERF_GRADE(G{row},{YEAR_NAME})", udfs.grade_by(s, total), bold=True, center=True)
         _merge(ws, row + 2, 1, row + 2, 6, "填表人", bold=True, center=True)
         self.formula(ws, row + 2, 7, "填报人", (self.case.preparer if self.case else "") or 0, center=True)
         ws.freeze_panes = "A4"
@@ -418,12 +422,11 @@ class _Writer:
             _cell(ws, row, 4, ind.name)
             _cell(ws, row, 5, ind.weight, center=True, fmt="0.##")
             sr = self.score_row[ind.id]
-            self.formula(ws, row, 6, f"'评分表'!G{sr}", r.score if r.error is None else r.error, center=True, fmt="0.00")
+            score = self.cell_score(ind.id)
+            self.formula(ws, row, 6, f"'评分表'!G{sr}", score, center=True, fmt="0.00")
             self.formula(ws, row, 7, f'IF(ISNUMBER(F{row}),E{row}-F{row},"—")',
-                         r.deducted if r.error is None else "—", center=True, fmt="0.00")
-            self.formula(ws, row, 8, f"PERF_RATE(F{row},E{row})",
-                         (r.score / ind.weight) if r.error is None else udfs.rate(r.error, ind.weight),
-                         center=True, fmt="0.00%")
+                         ind.weight - score if r.error is None else "—", center=True, fmt="0.00")
+            self.formula(ws, row, 8, f"PERF_RATE(F{row},E{row})", udfs.rate(score, ind.weight), center=True, fmt="0.00%")
             args = ",".join([f'"{ind.function}"', YEAR_NAME] + [s.inputs[i].name for i in ind.inputs])
             self.formula(ws, row, 9, f"PERF_REASON({args})", r.reason, name=FANG, size=9)
             _fit_row(ws, row, [(ind.name, 22), (r.reason, 70)], size=9)
@@ -442,13 +445,11 @@ class _Writer:
                 _cell(ws, row, 4, lv.name, bold=attr == "level1")
                 _cell(ws, row, 5, lv.weight, center=True, fmt="0.##")
                 refs = ",".join(f"F{r}" for r in rows) if len(rows) != rows[-1] - rows[0] + 1 else f"F{rows[0]}:F{rows[-1]}"
-                self.formula(ws, row, 6, f"PERF_TOTAL({refs})", lr.score if lr.score is not None else
-                             udfs.total([res.by_id(i.id).score for i in s.indicators if getattr(i, attr).id == lv.id]),
-                             center=True, fmt="0.00")
+                sub = udfs.total([self.cell_score(i.id) for i in s.indicators if getattr(i, attr).id == lv.id])
+                self.formula(ws, row, 6, f"PERF_TOTAL({refs})", sub, center=True, fmt="0.00")
                 self.formula(ws, row, 7, f'IF(ISNUMBER(F{row}),E{row}-F{row},"—")',
-                             round(lv.weight - lr.score, 6) if lr.score is not None else "—", center=True, fmt="0.00")
-                self.formula(ws, row, 8, f"PERF_RATE(F{row},E{row})",
-                             lr.rate if lr.score is not None else udfs.rate(None, lv.weight), center=True, fmt="0.00%")
+                             lv.weight - sub if isinstance(sub, float) else "—", center=True, fmt="0.00")
+                self.formula(ws, row, 8, f"PERF_RATE(F{row},E{row})", udfs.rate(sub, lv.weight), center=True, fmt="0.00%")
                 row += 1
         ws.freeze_panes = "A3"
         _print_setup(ws, "2:2")
@@ -469,11 +470,6 @@ def _criteria_text(ind) -> str:
     for e in ind.errata:
         text += f"\n【勘误】{e.note}"
     return text
-
-
-def _total_message(res):
-    bad = res.errors[0] if res.errors else None
-    return udfs.total([r.score for r in res.indicators]) if bad else 0
 
 
 def build_workbook(system, case=None, password=None) -> Built:
