@@ -96,19 +96,9 @@ def report_text(rep: CheckReport) -> str:
 def freeze(path, output, *, force: bool = False, pdf: bool = False):
     """A values-only copy for people without Python or macros: scores recomputed by the engine (not taken from
     the file's cache), no VBA, no xlwings.conf, the same formatting and print setup. Returns the written paths."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    from .errors import PerfscoreError
+    from .files import atomic_output, check_output
     from .workbook import CONF_SHEET, build_workbook
-    output = Path(output)
-    if output.suffix.lower() != ".xlsx":
-        raise PerfscoreError(f"提交版应保存为 .xlsx（不含宏）：{output}")
-    if output.exists() and not force:
-        raise PerfscoreError(f"文件 {output} 已存在：未覆盖。确需覆盖请加 --force")
-    if not output.parent.is_dir():
-        raise PerfscoreError(f"目录 {output.parent} 不存在")
+    output = check_output(output, ".xlsx", force, "提交版（不含宏）")
     filled = read_filled(path)
     system = load_system(filled.year)
     built = build_workbook(system, case_from_filled(filled, system))
@@ -120,17 +110,8 @@ def freeze(path, output, *, force: bool = False, pdf: bool = False):
             cell.data_type = "s"  # a message such as "=100%" stays text
     del wb[CONF_SHEET]
     wb.properties.title = (wb.properties.title or "") + "（提交版，仅数值）"
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".xlsx", dir=output.parent)
-    os.close(fd)
-    try:
+    with atomic_output(output) as tmp:
         wb.save(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     written = [output]
     if pdf:
         from .render import to_pdf

@@ -250,12 +250,9 @@ def cmd_macros(args, out):
 
 
 def _atomic_write_text(path, text):
-    import os
-    import tempfile
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+    from .files import atomic_output
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
         f.write(text)
-    os.replace(tmp, path)
 
 
 cmd_macros.configure = lambda p: (

@@ -124,14 +124,14 @@ class _MeasureRule(Rule):
                 fig = m.figure(vals, v)
                 raise PerfscoreError(f"「{m.label}」按 {fig.formula} 计算为 {fig.display}，小于合理下限"
                                      f" {fmt_num(m.domain_min)}：请核对参与计算的各项数据")
-            return v, None
+            return v, m.figure(vals, v), None
         except ZeroDenominator:
             policy = self.zero_denominator
             if policy == "full":
-                return None, Outcome(self.points, f"{m.label}分母为 0（本年度未发生），按不适用计满分",
+                return None, None, Outcome(self.points, f"{m.label}分母为 0（本年度未发生），按不适用计满分",
                                      "zero_denominator:full")
             if policy == "zero":
-                return None, Outcome(0.0, f"{m.label}分母为 0，按规定计 0 分", "zero_denominator:zero")
+                return None, None, Outcome(0.0, f"{m.label}分母为 0，按规定计 0 分", "zero_denominator:zero")
             raise
 
 
@@ -141,11 +141,10 @@ class Bands(_MeasureRule):
     family = "bands"
 
     def evaluate(self, vals):
-        v, early = self._measure(vals)
+        v, fig, early = self._measure(vals)
         if early:
             return early
         m = self.measure
-        fig = m.figure(vals, v)
         for iv, pts, desc, key in self.bands:
             if v in iv:
                 return Outcome(pts, f"{m.label} {fig.display}（{desc}）", key, (fig,))
@@ -162,11 +161,10 @@ class RatioPoints(_MeasureRule):
     family = "ratio_points"
 
     def evaluate(self, vals):
-        v, early = self._measure(vals)
+        v, fig, early = self._measure(vals)
         if early:
             return early
         m = self.measure
-        fig = m.figure(vals, v)
         if self.zero_above is not None and v > self.zero_above:
             lim = fmt_pct_short(self.zero_above) if m.percent else fmt_num(self.zero_above)
             return Outcome(0.0, f"{m.label} {fig.display}，超过 {lim}，按规定得 0 分", "zero_above", (fig,))
@@ -180,11 +178,10 @@ class LinearDeduction(_MeasureRule):
     family = "linear_deduction"
 
     def evaluate(self, vals):
-        v, early = self._measure(vals)
+        v, fig, early = self._measure(vals)
         if early:
             return early
         m = self.measure
-        fig = m.figure(vals, v)
         over = (v - self.threshold) if self.direction == "above" else (self.threshold - v)
         lim = fmt_pct_short(self.threshold)
         if over <= EPS:
@@ -204,11 +201,10 @@ class StepDeduction(_MeasureRule):
     family = "step_deduction"
 
     def evaluate(self, vals):
-        v, early = self._measure(vals)
+        v, fig, early = self._measure(vals)
         if early:
             return early
         m = self.measure
-        fig = m.figure(vals, v)
         gap = (self.target - v) if self.direction == "below" else (v - self.target)
         if gap <= EPS:
             return Outcome(self.points, f"{m.label} {fig.display}，达到 {fmt_pct_short(self.target)}", "met", (fig,))

@@ -481,34 +481,16 @@ def build_workbook(system, case=None, password=None) -> Built:
 
 def write_workbook(built: Built, path, *, force: bool = False) -> Path:
     """Save as a macro-enabled workbook with the VBA project and cached values. Never overwrites silently."""
-    import os
-    import tempfile
-
     from .cache import inject_cached_values
-    from .errors import PerfscoreError
+    from .files import atomic_output, check_output
     from .vba import build_vba_project, document_modules, parse_module_file, save_xlsm, xlwings_modules
     from .xlwings_bridge import generate_udf_module
 
-    path = Path(path)
-    if path.suffix.lower() != ".xlsm":
-        raise PerfscoreError(f"输出文件 {path} 应以 .xlsm 结尾（含宏的工作簿）")
-    if path.exists() and not force:
-        raise PerfscoreError(f"文件 {path} 已存在：为免覆盖他人的工作，未写入。确需覆盖请加 --force，或用 -o 指定新文件名")
-    if not path.parent.is_dir():
-        raise PerfscoreError(f"目录 {path.parent} 不存在：请先创建，或用 -o 指定其他位置")
+    path = check_output(path, ".xlsm", force, "含宏的工作簿")
     wb = built.wb
     modules = xlwings_modules() + [parse_module_file(generate_udf_module(path.name), "xlwings_udfs.bas")]
     vba_bin = build_vba_project(modules + document_modules(wb))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsm", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         save_xlsm(wb, tmp, vba_bin)
         inject_cached_values(tmp, built.cached)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a workbook is a shared document
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
