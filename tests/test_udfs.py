@@ -169,3 +169,20 @@ def test_module_functions_keep_their_signatures():
     assert list(sig.parameters) == ["adjustment_amount", "budget_scale", "fin_spending", "fin_accounting",
                                     "fin_violation", "year"]
     assert sig.parameters["fin_spending"].default is udfs.OMITTED
+
+
+def test_systems_deployed_through_environment(tmp_path, monkeypatch):
+    """A region's own 2021 table in $PERFSCORE_SYSTEMS is what the workbook functions use for year 2021."""
+    from perfscore import system as system_mod
+    src = (system_mod.PACKAGE_SYSTEMS / "shenzhen" / "2020.toml").read_text("utf-8")
+    d = tmp_path / "shenzhen"
+    d.mkdir()
+    (d / "2021.toml").write_text(src.replace("year = 2020", "year = 2021").replace(
+        '{ range = "[95%, inf)", points = 6 },\n  { range = "[90%, 95%)"', '{ range = "[98%, inf)", points = 6 },\n  { range = "[90%, 98%)"'), "utf-8")
+    monkeypatch.setenv("PERFSCORE_SYSTEMS", str(tmp_path))
+    udfs._system_for.cache_clear()
+    try:
+        assert available_years() == [2020, 2021]
+        assert udfs.PERF_SATISFACTION(0.96, 2021.0) == 4 and udfs.PERF_SATISFACTION(0.96, 2020.0) == 6
+    finally:
+        udfs._system_for.cache_clear()

@@ -6,7 +6,7 @@ import difflib
 import tomllib
 from pathlib import Path
 
-from .system import PACKAGE_SYSTEMS, DEFAULT_REGION, available_years, load_system, load_system_file
+from .system import DEFAULT_REGION, _year_files, load_system, load_system_file
 
 KEYED = ("id", "label", "input", "name")  # how list items are matched between years
 
@@ -17,10 +17,10 @@ def _system_path(spec: str, region=DEFAULT_REGION) -> Path:
         return Path(spec)
     if not spec.isdigit():
         raise UnknownYear(f"“{spec}”既不是年度也不是 .toml 文件")
-    p = PACKAGE_SYSTEMS / region / f"{spec}.toml"
-    if not p.exists():
-        raise UnknownYear(f"没有 {spec} 年度的指标体系：现有年度为 {'、'.join(map(str, available_years(region)))}")
-    return p
+    files = _year_files(region, None)
+    if int(spec) not in files:
+        raise UnknownYear(f"没有 {spec} 年度的指标体系：现有年度为 {'、'.join(map(str, sorted(files)))}")
+    return files[int(spec)]
 
 
 def _key(item):

@@ -214,6 +214,9 @@ def cmd_template(args, out):
     path = _workbook_out(args, system, f"部门整体支出绩效评分表_{system.year}.xlsm")
     write_workbook(build_workbook(system, case, password=args.password), path, force=args.force)
     out.write(f"已生成 {path}（{system.name} {system.year} 年版{'，已填入 ' + case.department if case else '，空白模板'}）\n")
+    if args.system:
+        out.write(f"注意：工作簿中的函数按规则年度 {system.year} 查找指标体系。请把 {args.system} 以 <地区>/{system.year}.toml "
+                  f"的结构放到各电脑环境变量 PERFSCORE_SYSTEMS 指向的目录（见 docs/windows-install.md）。\n")
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ is added. See ``docs/indicator-system.md`` for the format.
 from __future__ import annotations
 
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -155,13 +156,28 @@ def _load(path: Path) -> System:
     return _cached(str(path), path.stat().st_mtime)
 
 
-def available_years(region: str = DEFAULT_REGION, root: Path = PACKAGE_SYSTEMS) -> list[int]:
-    d = root / region
-    return sorted(int(p.stem) for p in d.glob("*.toml") if p.stem.isdigit()) if d.is_dir() else []
+def _year_files(region: str, root) -> dict[int, Path]:
+    """year -> file. Without ``root``: the package's systems, overridden by those in $PERFSCORE_SYSTEMS
+    (a directory laid out the same way, <region>/<year>.toml) — how a region's IT deploys its own tables to the
+    PCs so that the workbook functions, which only know the rules year, find them."""
+    if root is not None:
+        roots = [Path(root)]
+    else:
+        env = os.environ.get("PERFSCORE_SYSTEMS")
+        roots = [PACKAGE_SYSTEMS] + ([Path(env)] if env else [])
+    files = {}
+    for r in roots:
+        d = r / region
+        if d.is_dir():
+            files.update({int(p.stem): p for p in d.glob("*.toml") if p.stem.isdigit()})
+    return files
 
 
-def load_system(year: int | None = None, *, path=None, region: str = DEFAULT_REGION,
-                root: Path = PACKAGE_SYSTEMS) -> System:
+def available_years(region: str = DEFAULT_REGION, root=None) -> list[int]:
+    return sorted(_year_files(region, root))
+
+
+def load_system(year: int | None = None, *, path=None, region: str = DEFAULT_REGION, root=None) -> System:
     """The system in force for ``year`` (newest file with year ≤ ``year``); or the file at ``path``."""
     if path is not None:
         p = Path(path)
@@ -171,25 +187,27 @@ def load_system(year: int | None = None, *, path=None, region: str = DEFAULT_REG
         if year is not None and system.year > year:
             raise UnknownYear(f"指标体系文件 {p} 自 {system.year} 年起适用，不能用于 {year} 年度")
         return system
-    years = available_years(region, root)
-    if not years:
-        raise UnknownYear(f"没有找到地区 {region!r} 的指标体系文件（应在 {root / region} 下）")
+    files = _year_files(region, root)
+    if not files:
+        raise UnknownYear(f"没有找到地区 {region!r} 的指标体系文件")
+    years = sorted(files)
     if year is None:
         year = years[-1]
     usable = [y for y in years if y <= year]
     if not usable:
         raise UnknownYear(f"没有适用于 {year} 年度的指标体系：现有年度为 {'、'.join(map(str, years))}；"
                           f"请用 --year 选择其中之一，或用 --system 指定指标体系文件")
-    return _load(root / region / f"{usable[-1]}.toml")
+    return _load(files[usable[-1]])
 
 
-def require_exact_year(year: int, region: str = DEFAULT_REGION, root: Path = PACKAGE_SYSTEMS) -> System:
+def require_exact_year(year: int, region: str = DEFAULT_REGION, root=None) -> System:
     """For building a year's template: the year must have its own file (no silent fallback)."""
-    years = available_years(region, root)
-    if year not in years:
-        raise UnknownYear(f"没有 {year} 年度的指标体系文件：现有年度为 {'、'.join(map(str, years)) or '（无）'}。"
-                          f"新增年度请在 {root / region} 下添加 {year}.toml")
-    return _load(root / region / f"{year}.toml")
+    files = _year_files(region, root)
+    if year not in files:
+        where = Path(root or PACKAGE_SYSTEMS) / region
+        raise UnknownYear(f"没有 {year} 年度的指标体系文件：现有年度为 {'、'.join(map(str, sorted(files))) or '（无）'}。"
+                          f"新增年度请在 {where} 下添加 {year}.toml（或放在环境变量 PERFSCORE_SYSTEMS 指向的目录中）")
+    return _load(files[year])
 
 
 # ============================================================================================ building
