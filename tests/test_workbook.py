@@ -107,7 +107,7 @@ def test_formula_engine_agrees_on_the_blank_template(tmp_path):
     got = evaluate(path)
     wrong = {k: (v, got.get(k)) for k, v in built.cached.items() if not _same(got.get(k), v)}
     assert not wrong, list(wrong.items())[:5]
-    assert built.cached[("评分表", "G25")].startswith("第 1 个得分单元格不是数字")
+    assert built.cached[("评分表", "G25")] == "第 1 项分数不是数字（见该单元格的提示），无法合计"
 
 
 def test_every_score_subtotal_total_and_grade(reference, evaluated, system):

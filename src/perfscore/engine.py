@@ -161,7 +161,9 @@ def _failed(ind, errs) -> IndicatorResult:
         short = f"请填写「{missing[0].label}」"
     else:
         short = f"请填写「{missing[0].label}」等 {len(missing)} 项"
-    detail = "；".join(str(e) for e in errs)
+    detail = "；".join([str(e) for e in bad] + ([str(missing[0])] if len(missing) == 1 else []) +
+                      (["".join(f"「{e.label}」" for e in missing) + "未填写（或单元格显示错误值）：请在“基础数据”表中填写"]
+                       if len(missing) > 1 else []))
     return IndicatorResult(ind, None, detail, "input_error", error=short, error_detail=detail)
 
 

@@ -145,10 +145,9 @@ def total(*ranges):
     s = 0.0
     for k, v in enumerate(cells, 1):
         if v is None:
-            return f"第 {k} 个得分单元格为空或显示错误值，无法合计"
+            return f"第 {k} 项分数为空或显示错误值，无法合计"
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            shown = str(v) if len(str(v)) <= 20 else str(v)[:19] + "…"
-            return f"第 {k} 个得分单元格不是数字（“{shown}”），无法合计"
+            return f"第 {k} 项分数不是数字（见该单元格的提示），无法合计"
         s += v
     return round_to(s, 6)
 

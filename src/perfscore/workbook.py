@@ -82,10 +82,10 @@ def _fit_row(ws, row, cells, size=10, minimum=18):
     for text, col_width in cells:
         if text is None:
             continue
-        per_line = max(int(col_width * 1.05) - 1, 4)
+        per_line = max(int(col_width * 1.1 * 11 / size) - 2, 4)  # column widths are in 11-pt digit widths
         n = sum(max(1, -(-_text_width(part) // per_line)) for part in str(text).split("\n"))
         lines = max(lines, n)
-    ws.row_dimensions[row].height = max(minimum, lines * (size + 4) + 4)
+    ws.row_dimensions[row].height = max(minimum, lines * (size * 1.35 + 1) + 6)
 
 
 def _box(ws, r1, c1, r2, c2):
@@ -322,7 +322,10 @@ class _Writer:
         self.formula(ws, row, 7, f"PERF_TOTAL(G{first}:G{last})", total, bold=True, center=True, fmt="0.00")
         self.grade_ref = f"'{ws.title}'!$G${row + 1}"
         _merge(ws, row + 1, 1, row + 1, 6, "评分等级", bold=True, center=True)
-        self.formula(ws, row + 1, 7, f"PERF_GRADE(G{row},{YEAR_NAME})", udfs.grade_by(s, total), bold=True, center=True)
+        grade = udfs.grade_by(s, total)
+        self.formula(ws, row + 1, 7, f"PERF_GRADE(G{row},{YEAR_NAME})", grade, bold=True, center=True)
+        _fit_row(ws, row, [(total, 14)])
+        _fit_row(ws, row + 1, [(grade, 14)])
         _merge(ws, row + 2, 1, row + 2, 6, "填表人", bold=True, center=True)
         self.formula(ws, row + 2, 7, "填报人", (self.case.preparer if self.case else "") or 0, center=True)
         ws.freeze_panes = "A4"
