@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -77,13 +78,12 @@ def _score_and_print(case, system, as_json, out):
     from .report import assumed_block, findings_block, score_table
     case.check_against(system)
     result = score_case(system, case.raw_values())
-    findings = cross_check(case, result) if result.total is not None or case.stated else []
+    findings = cross_check(case, result)
     if as_json:
         d = result.to_dict()
         d["case"] = {"path": case.path, "department": case.department, "year": case.year,
                      "assumed": {k: {"value": v.value, "why": v.assumed} for k, v in case.assumed().items()}}
-        d["findings"] = [f.__dict__ if hasattr(f, "__dict__") else {k: getattr(f, k) for k in f.__slots__}
-                         for f in findings]
+        d["findings"] = [dataclasses.asdict(f) for f in findings]
         out.write(json.dumps(d, ensure_ascii=False, indent=2) + "\n")
     else:
         out.write(f"{case.department}　{case.title}（{case.year} 年度）\n")
