@@ -6,7 +6,7 @@ import difflib
 import tomllib
 from pathlib import Path
 
-from .system import DEFAULT_REGION, _year_files, load_system, load_system_file
+from .system import DEFAULT_REGION, _year_files, load_system_file, require_exact_year
 
 KEYED = ("id", "label", "input", "name")  # how list items are matched between years
 
@@ -91,10 +91,9 @@ def carry_forward(last, year: int, output, *, system_path=None, force: bool = Fa
     from .case import Case, CaseInput
     from .errors import PerfscoreError
     from .reader import raw_inputs, read_filled
-    from .system import require_exact_year
     from .workbook import build_workbook, write_workbook
     filled = read_filled(last)
-    old = load_system(filled.year)
+    old = require_exact_year(filled.year)
     new = load_system_file(system_path) if system_path else require_exact_year(year)
     if new.year <= old.year and not system_path:
         raise PerfscoreError(f"上一年度工作簿按 {old.year} 年规则填写，新年度 {year} 应晚于它")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from .engine import CaseResult, score_case
 from .numbers import fmt_num
 from .reader import FilledWorkbook, case_from_filled, raw_inputs, read_filled
-from .system import load_system
+from .system import require_exact_year
 
 ERROR, WARNING = "错误", "警告"
 
@@ -43,7 +43,7 @@ def _same(stored, computed) -> bool:
 
 
 def check_filled(filled: FilledWorkbook) -> CheckReport:
-    system = load_system(filled.year)
+    system = require_exact_year(filled.year)  # the workbook was made from that year's file: no fallback
     raw = raw_inputs(filled, system)
     result = score_case(system, raw)
     rep = CheckReport(filled.path, filled, result)
@@ -100,7 +100,7 @@ def freeze(path, output, *, force: bool = False, pdf: bool = False):
     from .workbook import CONF_SHEET, build_workbook
     output = check_output(output, ".xlsx", force, "提交版（不含宏）")
     filled = read_filled(path)
-    system = load_system(filled.year)
+    system = require_exact_year(filled.year)
     built = build_workbook(system, case_from_filled(filled, system))
     wb = built.wb
     for (sheet, coord), value in built.cached.items():
