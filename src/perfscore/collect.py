@@ -351,10 +351,11 @@ class Progress:
         self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total} {frac:4.0%}  {rate:6.0f} 个/秒  剩余 {eta:4.0f} 秒 ")
         self.stream.flush()
 
-    def close(self) -> None:
+    def close(self, then: str = "") -> None:
         if self.enabled:
-            self.update(0, force=True)
-            self.stream.write("\n")
+            if self.done < self.total or self.last == self.start:
+                self.update(0, force=True)
+            self.stream.write("\n" + (then + "\n" if then else ""))
             self.stream.flush()
 
 
@@ -630,7 +631,7 @@ def run_collect(args, out) -> int:
     try:
         rows = collect_rows(paths, args.jobs, progress=progress)
     finally:
-        progress.close()
+        progress.close(then="正在写入汇总表……")
     files = list(paths) + [p for p, _ in odd]
     rows += [failed_row(UNREADABLE, why) for _, why in odd]
     frames = summary_frames(files, rows)
