@@ -476,3 +476,38 @@ def test_variants_are_internally_consistent(factory):
         assert set(values) == set(cached)
         for key, v in cached.items():
             assert values[key] == v and type(values[key]) is type(v), key
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_workers_end_when_the_parent_is_killed(tmp_path):
+    """A collect killed from outside (SIGKILL: no clean-up runs) leaves no worker waiting for work forever."""
+    import subprocess
+    script = (
+        "import sys, time\n"
+        "from perfscore import collect\n"
+        "collect._score_file = lambda p: time.sleep(60)\n"
+        "print('start', flush=True)\n"
+        "collect.collect_rows([f'{i}.xlsm' for i in range(8)], 2)\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "start"
+    deadline = time.monotonic() + 10
+    kids = []
+    while len(kids) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(p.pid)], capture_output=True,
+                              text=True).stdout.split()
+    assert len(kids) == 2
+    p.kill()
+    p.wait()
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+    deadline = time.monotonic() + 5
+    while any(alive(k) for k in kids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(k) for k in kids)

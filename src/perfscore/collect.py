@@ -162,6 +162,7 @@ def _init_worker(memory_mb: float, hard_timeout: float, quiet: bool) -> None:
     global _HARD, _DEVNULL
     _HARD = hard_timeout
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    _die_with_parent()
     _DEVNULL = open(os.devnull, "w")
     if quiet:  # a native crash prints a backtrace; the file gets its row in 异常 instead
         faulthandler.disable()  # (a fatal-error handler inherited from the parent, e.g. pytest's)
@@ -177,6 +178,21 @@ def _init_worker(memory_mb: float, hard_timeout: float, quiet: bool) -> None:
     from .system import available_years, load_system
     for y in available_years():
         load_system(y)
+
+
+def _die_with_parent() -> None:
+    """Linux: end this worker when the parent process dies (killed, or ended by SIGTERM), instead of leaving
+    it waiting for work forever."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
 
 
 def _limit_memory(memory_mb: float) -> None:
@@ -630,8 +646,10 @@ def run_collect(args, out) -> int:
     progress = Progress(len(paths))
     try:
         rows = collect_rows(paths, args.jobs, progress=progress)
-    finally:
-        progress.close(then="正在写入汇总表……")
+    except BaseException:  # Ctrl-C: the workers are gone, nothing is written
+        progress.close()
+        raise
+    progress.close(then="正在写入汇总表……")
     files = list(paths) + [p for p, _ in odd]
     rows += [failed_row(UNREADABLE, why) for _, why in odd]
     frames = summary_frames(files, rows)
