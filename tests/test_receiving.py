@@ -139,3 +139,35 @@ def test_carry_forward_copies_standing_fields_only(tmp_path):
     assert values["在编人数"] is None and values["政府采购预算数"] is None
     with pytest.raises(Exception, match="已存在"):
         carry_forward(REF, 2021, out, system_path=p)
+
+
+def _plain_workbook_with_sheet_xml(path, sheet_xml: bytes, names=("基础数据", "评分表")):
+    wb = openpyxl.Workbook()
+    wb.active.title = names[0]
+    for n in names[1:]:
+        wb.create_sheet(n)
+    wb.save(path)
+    tmp = path.with_suffix(".tmp.xlsx")
+    _edit_part(path, tmp, lambda n, d: n == "xl/worksheets/sheet1.xml", b"<sheetData", b"<sheetData")
+    with zipfile.ZipFile(tmp) as z, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            out.writestr(info, sheet_xml if info.filename == "xl/worksheets/sheet1.xml" else z.read(info.filename))
+    tmp.unlink()
+
+
+def test_far_cell_refused_before_the_reader_sizes_its_grid(tmp_path, capsys):
+    p = tmp_path / "远处单元格.xlsx"
+    _plain_workbook_with_sheet_xml(p, b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                                      b'<sheetData><row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>')
+    assert main(["check", str(p)]) == 2
+    assert "范围异常（到 XFD1048576）" in capsys.readouterr().err
+
+
+def test_entity_bomb_behind_padding_refused(tmp_path, capsys):
+    p = tmp_path / "填充后的炸弹.xlsx"
+    bomb = (b'<?xml version="1.0"?>' + b"<!-- " + b"x" * 70000 + b" -->"
+            + b'<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+            + b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
+    _plain_workbook_with_sheet_xml(p, bomb)
+    assert main(["check", str(p)]) == 2
+    assert "DTD/实体声明" in capsys.readouterr().err

@@ -97,7 +97,8 @@ def freeze(path, output, *, force: bool = False, pdf: bool = False):
     """A values-only copy for people without Python or macros: scores recomputed by the engine (not taken from
     the file's cache), no VBA, no xlwings.conf, the same formatting and print setup. Returns the written paths."""
     from .files import atomic_output, check_output
-    from .workbook import CONF_SHEET, build_workbook
+    from .layout import CONF_SHEET
+    from .workbook import build_workbook
     output = check_output(output, ".xlsx", force, "提交版（不含宏）")
     filled = read_filled(path)
     system = require_exact_year(filled.year)

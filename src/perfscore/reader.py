@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import PerfscoreError
-from .workbook import HEADER_FIELDS, YEAR_NAME
+from .layout import GOAL_SHEET, HEADER_FIELDS, INPUT_SHEET, SCORE_SHEET, YEAR_NAME
 
 MAX_FILE_BYTES = 20 * 1024 * 1024        # a filled workbook is ~60 KB
 MAX_UNCOMPRESSED = 64 * 1024 * 1024      # all parts together, after decompression
 MAX_PART = 32 * 1024 * 1024              # one part (a sheet's XML)
 MAX_RATIO = 200                          # compression ratio of one part; ordinary XML stays below ~30
 MAX_ENTRIES = 2000
-INPUT_SHEET, SCORE_SHEET = "基础数据", "评分表"
+MAX_ROWS, MAX_COLS = 10_000, 64           # a perfscore sheet is ~80 rows by 9 columns
 INPUT_HEAD = ["序号", "输入项", "单位", "数值"]
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -74,14 +74,60 @@ def inspect_package(path) -> None:
                 raise UnreadableWorkbook("zip 文件中没有 xl/workbook.xml：不是 Excel 工作簿")
             for i in infos:
                 if i.filename.endswith((".xml", ".rels")):
-                    with z.open(i) as f:
-                        prolog = f.read(4096)
-                    if _DTD.search(prolog):
-                        raise UnreadableWorkbook(f"{i.filename} 含有 DTD/实体声明（可能是 XML 实体炸弹）：正常的工作簿不会有，未读取")
+                    _check_prolog(z, i)
     except zipfile.BadZipFile as exc:
         raise UnreadableWorkbook(f"文件已损坏（zip 结构错误：{exc}）") from None
     except (OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise UnreadableWorkbook(f"文件已损坏（{type(exc).__name__}）") from None
+
+
+_ROOT = re.compile(rb"<[A-Za-z_]")
+_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_DIM = re.compile(rb'<dimension ref="[A-Z]{0,3}[0-9]*:?([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def _check_prolog(z, info, limit=1024 * 1024):
+    """No DTD or entity declaration before the root element (where XML allows them), however much padding
+    (comments, whitespace) comes first."""
+    seen = b""
+    with z.open(info) as f:
+        while len(seen) < limit:
+            chunk = f.read(65536)
+            if not chunk:
+                break
+            seen += chunk
+            root = _ROOT.search(seen)
+            if root:
+                seen = seen[:root.start()]
+                break
+        else:
+            raise UnreadableWorkbook(f"{info.filename} 开头 1 MB 内没有 XML 根元素：不是正常的工作簿，未读取")
+    if _DTD.search(seen):
+        raise UnreadableWorkbook(f"{info.filename} 含有 DTD/实体声明（可能是 XML 实体炸弹）：正常的工作簿不会有，未读取")
+
+
+def _col(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def check_extent(path, sheet_titles) -> None:
+    """Refuse a sheet whose cells (or declared dimension) reach far beyond a perfscore sheet: a reader sizes
+    its grid by them (one cell at XFD1048576 asks for hundreds of GB)."""
+    from .cache import _sheet_paths
+    with zipfile.ZipFile(path) as z:
+        parts = _sheet_paths(z)
+        for title in sheet_titles:
+            if title not in parts:
+                continue
+            data = z.read(parts[title])
+            for m in list(_DIM.finditer(data[:4096])) + list(_REF.finditer(data)):
+                col, row = _col(m.group(1)), int(m.group(2))
+                if row > MAX_ROWS or col > MAX_COLS:
+                    raise UnreadableWorkbook(f"“{title}”表的范围异常（到 {m.group(1).decode()}{row}）："
+                                             f"不是 perfscore 评分工作簿的正常内容，未读取")
 
 
 def _v(x):
@@ -97,6 +143,7 @@ def read_filled(path) -> FilledWorkbook:
         names = wb.sheet_names
         if INPUT_SHEET not in names or SCORE_SHEET not in names:
             raise UnreadableWorkbook(f"不是 perfscore 评分工作簿（缺少“{INPUT_SHEET}”或“{SCORE_SHEET}”工作表）：请使用 perfscore template 生成的工作簿")
+        check_extent(path, (INPUT_SHEET, SCORE_SHEET, GOAL_SHEET))
         rows = wb.get_sheet_by_name(INPUT_SHEET).to_python()
         score_rows = wb.get_sheet_by_name(SCORE_SHEET).to_python()
     except PerfscoreError:
@@ -136,7 +183,6 @@ def raw_inputs(filled: FilledWorkbook, system) -> dict:
     return {by_name[n]: v for n, v in filled.inputs.items()}
 
 
-GOAL_SHEET = "自评表"
 
 
 def read_goal_table(path):

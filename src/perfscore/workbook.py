@@ -19,6 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import udfs
 from .engine import MISSING, score_case
+from .layout import CONF_SHEET, HEADER_FIELDS, YEAR_NAME  # noqa: F401 (re-exported for callers)
 from .numbers import fmt_num
 from .targets import UNKNOWN, check_target
 
@@ -30,9 +31,6 @@ HEAD_FILL = PatternFill("solid", fgColor="F2F2F2")
 WRAP = Alignment(wrap_text=True, vertical="center")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 NUMFMT = {"amount": "#,##0.00", "count": "0", "rate": "0.00%", "judgement": "0.00", "score": "0.00"}
-HEADER_FIELDS = (("部门名称", "department"), ("预算年度", "year"), ("填报人", "preparer"), ("联系电话", "phone"))
-CONF_SHEET = "xlwings.conf"
-YEAR_NAME = "规则年度"
 
 
 @dataclass
