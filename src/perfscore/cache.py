@@ -18,7 +18,8 @@ from xml.sax.saxutils import escape
 
 from .errors import PerfscoreError
 
-_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f><v\s*/>(?:</v>)?</c>', re.S)
+# openpyxl writes an empty value as <v/> with the standard library and as <v></v> with lxml; allow none at all too
+_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v>\s*</v>)?</c>', re.S)
 
 
 def _sheet_paths(z: zipfile.ZipFile) -> dict[str, str]:

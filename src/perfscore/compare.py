@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import zipfile
+from xml.etree.ElementTree import canonicalize
 
 _VOLATILE = {
     "docProps/core.xml": [re.compile(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>")],
@@ -12,12 +13,17 @@ _VOLATILE = {
 
 
 def normalised_parts(path) -> dict[str, bytes]:
+    """Parts with the per-save timestamps removed and XML canonicalised (C14N 2.0), so that the same content
+    compares equal whichever XML serializer openpyxl used (standard library or lxml)."""
     with zipfile.ZipFile(path) as z:
         parts = {n: z.read(n) for n in z.namelist()}
     for name, patterns in _VOLATILE.items():
         if name in parts:
             for p in patterns:
                 parts[name] = p.sub(b"", parts[name])
+    for name, data in parts.items():
+        if name.endswith((".xml", ".rels")):
+            parts[name] = canonicalize(data.decode("utf-8")).encode("utf-8")
     return parts
 
 
