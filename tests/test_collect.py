@@ -160,7 +160,7 @@ def batch(tmp_path_factory, factory):
     # by the single-file retry: see test_stuck_file_is_ended)
     _rezip(src, d / "范围极大.xlsm", lambda n, b: b.replace(
         b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>') if n == part else b)
-    hostile["范围极大.xlsm"] = ("无法读取", ["范围异常（到 XFD1048576）"])
+    hostile["范围极大.xlsm"] = ("无法读取", ["范围异常（到 XFD"])
     # an unknown rules year (规则年度 changed to 2031 inside the sheet XML)
     factory.write(d.parent / "2020.xlsm", variants[2][0], {**variants[2][1], "部门名称": "改了规则年度的单位"})
     _rezip(d.parent / "2020.xlsm", d / "未知年度.xlsm",

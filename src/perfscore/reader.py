@@ -17,7 +17,6 @@ MAX_UNCOMPRESSED = 64 * 1024 * 1024      # all parts together, after decompressi
 MAX_PART = 32 * 1024 * 1024              # one part (a sheet's XML)
 MAX_RATIO = 200                          # compression ratio of one part; ordinary XML stays below ~30
 MAX_ENTRIES = 2000
-MAX_ROWS, MAX_COLS = 10_000, 64           # a perfscore sheet is ~80 rows by 9 columns
 INPUT_HEAD = ["序号", "输入项", "单位", "数值"]
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.I)
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -82,8 +81,6 @@ def inspect_package(path) -> None:
 
 
 _ROOT = re.compile(rb"<[A-Za-z_]")
-_REF = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
-_DIM = re.compile(rb'<dimension ref="[A-Z]{0,3}[0-9]*:?([A-Z]{1,3})([0-9]{1,7})"')
 
 
 def _check_prolog(z, info, limit=1024 * 1024):
@@ -106,28 +103,22 @@ def _check_prolog(z, info, limit=1024 * 1024):
         raise UnreadableWorkbook(f"{info.filename} 含有 DTD/实体声明（可能是 XML 实体炸弹）：正常的工作簿不会有，未读取")
 
 
-def _col(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
+# a reference beyond column BL (64) or row 9999: three letters, two letters from BM on, or five or more digits
+_FAR = re.compile(rb'<(?:c r|dimension ref)="(?:[A-Z]+[0-9]+:)?(?:[A-Z]{3}|[C-Z][A-Z]|B[M-Z]|[A-Z]{1,2}[0-9]{5})')
 
 
 def check_extent(path, sheet_titles) -> None:
     """Refuse a sheet whose cells (or declared dimension) reach far beyond a perfscore sheet: a reader sizes
-    its grid by them (one cell at XFD1048576 asks for hundreds of GB)."""
+    its grid by them (one cell at XFD1048576 asks for hundreds of GB). One regex pass per sheet."""
     from .cache import _sheet_paths
     with zipfile.ZipFile(path) as z:
         parts = _sheet_paths(z)
         for title in sheet_titles:
-            if title not in parts:
-                continue
-            data = z.read(parts[title])
-            for m in list(_DIM.finditer(data[:4096])) + list(_REF.finditer(data)):
-                col, row = _col(m.group(1)), int(m.group(2))
-                if row > MAX_ROWS or col > MAX_COLS:
-                    raise UnreadableWorkbook(f"“{title}”表的范围异常（到 {m.group(1).decode()}{row}）："
-                                             f"不是 perfscore 评分工作簿的正常内容，未读取")
+            if title in parts:
+                m = _FAR.search(z.read(parts[title]))
+                if m:
+                    ref = m.group(0).split(b'"')[1].decode()
+                    raise UnreadableWorkbook(f"“{title}”表的范围异常（到 {ref}…）：不是 perfscore 评分工作簿的正常内容，未读取")
 
 
 def _v(x):
