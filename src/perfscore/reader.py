@@ -37,9 +37,10 @@ class FilledWorkbook:
     stored_grade: object = None
 
 
-def inspect_package(path) -> None:
-    """Refuse, with a reason, anything that is not a sane OOXML package. Reads only the zip directory and
-    the first bytes of the XML parts."""
+def inspect_package(path, extent_sheets=()) -> None:
+    """Refuse, with a reason, anything that is not a sane OOXML package. Reads the zip directory and the
+    prolog of every XML part; the sheets named in ``extent_sheets`` are read whole, once, and refused when a
+    cell reference reaches far beyond a perfscore sheet (see ``_FAR``)."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -71,8 +72,22 @@ def inspect_package(path) -> None:
             names = {i.filename for i in infos}
             if "xl/workbook.xml" not in names:
                 raise UnreadableWorkbook("zip 文件中没有 xl/workbook.xml：不是 Excel 工作簿")
+            whole = {}
+            if extent_sheets:
+                from .cache import _sheet_paths
+                _check_prolog(z, z.getinfo("xl/workbook.xml"))
+                parts = _sheet_paths(z)
+                whole = {parts[t]: t for t in extent_sheets if t in parts}
             for i in infos:
-                if i.filename.endswith((".xml", ".rels")):
+                if i.filename in whole:
+                    data = z.read(i)
+                    _check_prolog_bytes(i.filename, data)
+                    m = _FAR.search(data)
+                    if m:
+                        ref = m.group(0).split(b'"')[1].decode()
+                        raise UnreadableWorkbook(f"“{whole[i.filename]}”表的范围异常（到 {ref}…）："
+                                                 f"不是 perfscore 评分工作簿的正常内容，未读取")
+                elif i.filename.endswith((".xml", ".rels")):
                     _check_prolog(z, i)
     except zipfile.BadZipFile as exc:
         raise UnreadableWorkbook(f"文件已损坏（zip 结构错误：{exc}）") from None
@@ -93,32 +108,21 @@ def _check_prolog(z, info, limit=1024 * 1024):
             if not chunk:
                 break
             seen += chunk
-            root = _ROOT.search(seen)
-            if root:
-                seen = seen[:root.start()]
+            if _ROOT.search(seen):
                 break
-        else:
-            raise UnreadableWorkbook(f"{info.filename} 开头 1 MB 内没有 XML 根元素：不是正常的工作簿，未读取")
-    if _DTD.search(seen):
-        raise UnreadableWorkbook(f"{info.filename} 含有 DTD/实体声明（可能是 XML 实体炸弹）：正常的工作簿不会有，未读取")
+    _check_prolog_bytes(info.filename, seen, limit)
+
+
+def _check_prolog_bytes(name, data, limit=1024 * 1024):
+    root = _ROOT.search(data, 0, limit)
+    if root is None and len(data) >= limit:
+        raise UnreadableWorkbook(f"{name} 开头 1 MB 内没有 XML 根元素：不是正常的工作簿，未读取")
+    if _DTD.search(data, 0, root.start() if root else len(data)):
+        raise UnreadableWorkbook(f"{name} 含有 DTD/实体声明（可能是 XML 实体炸弹）：正常的工作簿不会有，未读取")
 
 
 # a reference beyond column BL (64) or row 9999: three letters, two letters from BM on, or five or more digits
 _FAR = re.compile(rb'<(?:c r|dimension ref)="(?:[A-Z]+[0-9]+:)?(?:[A-Z]{3}|[C-Z][A-Z]|B[M-Z]|[A-Z]{1,2}[0-9]{5})')
-
-
-def check_extent(path, sheet_titles) -> None:
-    """Refuse a sheet whose cells (or declared dimension) reach far beyond a perfscore sheet: a reader sizes
-    its grid by them (one cell at XFD1048576 asks for hundreds of GB). One regex pass per sheet."""
-    from .cache import _sheet_paths
-    with zipfile.ZipFile(path) as z:
-        parts = _sheet_paths(z)
-        for title in sheet_titles:
-            if title in parts:
-                m = _FAR.search(z.read(parts[title]))
-                if m:
-                    ref = m.group(0).split(b'"')[1].decode()
-                    raise UnreadableWorkbook(f"“{title}”表的范围异常（到 {ref}…）：不是 perfscore 评分工作簿的正常内容，未读取")
 
 
 def _v(x):
@@ -128,13 +132,12 @@ def _v(x):
 def read_filled(path) -> FilledWorkbook:
     """Inputs, header fields, rules year and the stored (cached) scores of a perfscore workbook."""
     from python_calamine import CalamineWorkbook
-    inspect_package(path)
+    inspect_package(path, extent_sheets=(INPUT_SHEET, SCORE_SHEET, GOAL_SHEET))
     try:
         wb = CalamineWorkbook.from_path(str(path))
         names = wb.sheet_names
         if INPUT_SHEET not in names or SCORE_SHEET not in names:
             raise UnreadableWorkbook(f"不是 perfscore 评分工作簿（缺少“{INPUT_SHEET}”或“{SCORE_SHEET}”工作表）：请使用 perfscore template 生成的工作簿")
-        check_extent(path, (INPUT_SHEET, SCORE_SHEET, GOAL_SHEET))
         rows = wb.get_sheet_by_name(INPUT_SHEET).to_python()
         score_rows = wb.get_sheet_by_name(SCORE_SHEET).to_python()
     except PerfscoreError:
