@@ -1,5 +1,4 @@
 """check, freeze, rules diff and carry-forward on real generated workbooks."""
-import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -8,6 +7,7 @@ import openpyxl
 import pytest
 
 from perfscore.annual import carry_forward, diff_systems
+from perfscore.cache import sheet_parts
 from perfscore.check import check_workbook, freeze
 from perfscore.cli import main
 from perfscore.system import PACKAGE_SYSTEMS
@@ -29,12 +29,7 @@ def _edit_part(src, dst, part_pred, old, new):
 
 def _is_sheet(name, title):
     with zipfile.ZipFile(REF) as z:
-        wb = z.read("xl/workbook.xml").decode()
-        rels = z.read("xl/_rels/workbook.xml.rels").decode()
-    rid = re.search(rf'<sheet [^>]*name="{title}"[^>]*r:id="([^"]+)"', wb).group(1)
-    target = re.search(rf'Id="{rid}"[^>]*Target="([^"]+)"|Target="([^"]+)"[^>]*Id="{rid}"', rels)
-    t = (target.group(1) or target.group(2)).lstrip("/")
-    return name == (t if t.startswith("xl/") else "xl/" + t)
+        return name == sheet_parts(z)[title]
 
 
 def test_check_passes_reference_and_is_readonly():

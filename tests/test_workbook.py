@@ -1,7 +1,6 @@
 """The built macro-enabled workbook, checked by real parts: olevba, LibreOffice, the `formulas` engine, openpyxl."""
 import json
 import os
-import re
 import shutil
 import subprocess
 import time

@@ -23,6 +23,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from perfscore import udfs
+from perfscore.cache import sheet_parts
 from perfscore.case import Case, CaseInput
 from perfscore.engine import MISSING, score_case
 from perfscore.workbook import HEADER_FIELDS, YEAR_NAME, build_workbook, write_workbook
@@ -30,21 +31,6 @@ from perfscore.workbook import HEADER_FIELDS, YEAR_NAME, build_workbook, write_w
 INPUT_SHEET, SCORE_SHEET = "基础数据", "评分表"
 _CELL = r'<c r="{coord}"(?P<attrs>[^>]*?)(?:/>|>(?P<body>.*?)</c>)'
 _REF = re.compile(r"^\$?([A-Z]+)\$?([0-9]+)$")
-
-
-def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
-    wb = z.read("xl/workbook.xml").decode("utf-8")
-    rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-    targets = {}
-    for m in re.finditer(r"<Relationship\b([^>]*)/?>", rels):
-        attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
-        targets[attrs["Id"]] = attrs["Target"].lstrip("/")
-    out = {}
-    for m in re.finditer(r"<sheet\b([^>]*)/?>", wb):
-        attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', m.group(1)))
-        t = targets[attrs["r:id"]]
-        out[attrs["name"]] = t if t.startswith("xl/") else "xl/" + t
-    return out
 
 
 def _defined_names(z: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
@@ -165,7 +151,7 @@ class VariantFactory:
         with zipfile.ZipFile(template) as z:
             self.infos = z.infolist()
             self.data = {i.filename: z.read(i.filename) for i in self.infos}
-            parts = _sheet_parts(z)
+            parts = sheet_parts(z)
             names = _defined_names(z)
         self.packed = {name: _deflate(data) for name, data in self.data.items()}  # unchanged parts, once
         by_name = {s.name: iid for iid, s in system.inputs.items()}

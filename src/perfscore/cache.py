@@ -22,7 +22,7 @@ from .errors import PerfscoreError
 _CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v>\s*</v>)?</c>', re.S)
 
 
-def _sheet_paths(z: zipfile.ZipFile) -> dict[str, str]:
+def sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
     """sheet title -> part name, from workbook.xml and its relationships."""
     wb = z.read("xl/workbook.xml").decode("utf-8")
     rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8")
@@ -54,7 +54,7 @@ def inject_cached_values(path, cached: dict) -> None:
     for (sheet, coord), v in cached.items():
         by_sheet.setdefault(sheet, {})[coord] = v
     with zipfile.ZipFile(path) as z:
-        parts = _sheet_paths(z)
+        parts = sheet_parts(z)
         infos = z.infolist()
         data = {i.filename: z.read(i.filename) for i in infos}
     for sheet, cells in by_sheet.items():

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from .errors import InputError, PerfscoreError
 from .numbers import fmt_num, round_to
-from .rules import EPS, Composite, Figure, Outcome
+from .rules import EPS, Figure, Outcome
 from .system import Indicator, Level, System
 
 MISSING = object()  # an argument that was not given at all (an omitted optional UDF argument): defaults apply
@@ -46,9 +46,6 @@ class IndicatorResult:
     @property
     def deducted(self) -> float | None:
         return None if self.score is None else round_to(self.indicator.weight - self.score, 6)
-
-    def figure(self, fid: str) -> Figure | None:
-        return next((f for f in self.figures if f.id == fid), None)
 
     def to_dict(self) -> dict:
         ind = self.indicator

@@ -74,9 +74,9 @@ def inspect_package(path, extent_sheets=()) -> None:
                 raise UnreadableWorkbook("zip 文件中没有 xl/workbook.xml：不是 Excel 工作簿")
             whole = {}
             if extent_sheets:
-                from .cache import _sheet_paths
+                from .cache import sheet_parts
                 _check_prolog(z, z.getinfo("xl/workbook.xml"))
-                parts = _sheet_paths(z)
+                parts = sheet_parts(z)
                 whole = {parts[t]: t for t in extent_sheets if t in parts}
             for i in infos:
                 if i.filename in whole:

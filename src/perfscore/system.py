@@ -66,7 +66,6 @@ class Indicator:
     veto_label: str = ""
     not_applicable_label: str = ""
     errata: tuple[Erratum, ...] = ()
-    udf_help: str = ""
 
 
 @dataclass(slots=True)
@@ -125,10 +124,6 @@ class System:
             if total in iv:
                 return label
         raise ValueError(f"总分 {total} 不在评分等级范围内")  # pragma: no cover - validated partition
-
-    def indicators_of(self, level: Level):
-        attr = "level1" if level.parent is None else "level2"
-        return [i for i in self.indicators if getattr(i, attr).id == level.id]
 
 
 # ============================================================================================ loading
@@ -406,7 +401,6 @@ class _Builder:
             name = n.take("name", str)
             description = n.take("description", str)
             criteria = n.take("criteria", str)
-            udf_help = n.take("help", str, default="")
             args = n.take("inputs", list, check=list_of(str))
             rule_node = n.child("rule")
             rule = self.rule(rule_node, weight)
@@ -445,7 +439,7 @@ class _Builder:
                 n.fail("inputs", f"参数列表中的 {extra} 未被评分规则使用")
             lv2 = l2[parent]
             out.append(Indicator(iid, name, l1[lv2.parent], lv2, weight, func, description, criteria, tuple(args),
-                                 rule, veto, na, veto_label, na_label, tuple(errata), udf_help))
+                                 rule, veto, na, veto_label, na_label, tuple(errata)))
         _unique(self, "indicators", [i.id for i in out])
         for lv in l2.values():
             s = sum(i.weight for i in out if i.level2.id == lv.id)

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import xlwings as xw
 
-from .engine import MISSING, score_indicator
+from .engine import score_indicator
 from .errors import PerfscoreError
 from .inputs import InputSpec
 from .numbers import ParseError, fmt_num, round_to, to_decimal

@@ -21,7 +21,6 @@ from . import udfs
 from .engine import MISSING, score_case
 from .layout import CONF_SHEET, HEADER_FIELDS, YEAR_NAME  # noqa: F401 (re-exported for callers)
 from .numbers import fmt_num
-from .targets import UNKNOWN, check_target
 
 SONG, FANG, HEI = "宋体", "仿宋", "黑体"
 THIN = Side(style="thin", color="000000")
@@ -185,7 +184,7 @@ class _Writer:
             "没有安装 Python 的电脑（包括 WPS）打开本工作簿时，显示的是最近一次由 perfscore 计算并保存的结果。",
         ]
         for k, text in enumerate(lines, 3):
-            c = _cell(ws, k, 1, f"{k - 2}. {text}", border=False, size=11, name=FANG)
+            _cell(ws, k, 1, f"{k - 2}. {text}", border=False, size=11, name=FANG)
             ws.row_dimensions[k].height = 36
         _print_setup(ws, None, landscape=False)
         _protect(ws, self.password)
@@ -314,11 +313,9 @@ class _Writer:
                     _merge(ws, start, col, first + k, col, (lv.printed or lv.name) if attr == "level1" else lv.name,
                            center=True, bold=attr == "level1")
                     start = first + k + 1
-        self.total_ref = f"'{ws.title}'!$G${row}"
         _merge(ws, row, 1, row, 6, "综合评分", bold=True, center=True)
         total = udfs.total([self.cell_score(i.id) for i in s.indicators])
         self.formula(ws, row, 7, f"PERF_TOTAL(G{first}:G{last})", total, bold=True, center=True, fmt="0.00")
-        self.grade_ref = f"'{ws.title}'!$G${row + 1}"
         _merge(ws, row + 1, 1, row + 1, 6, "评分等级", bold=True, center=True)
         grade = udfs.grade_by(s, total)
         self.formula(ws, row + 1, 7, f"PERF_GRADE(G{row},{YEAR_NAME})", grade, bold=True, center=True)
@@ -438,10 +435,9 @@ class _Writer:
         for col, text in ((4, "指标"), (5, "分值"), (6, "得分"), (7, "扣分"), (8, "得分率")):
             _cell(ws, row, col, text, bold=True, center=True, fill=HEAD_FILL)
         row += 1
-        for attr, levels, results in (("level1", s.level1, res.level1), ("level2", s.level2, res.level2)):
+        for attr, levels in (("level1", s.level1), ("level2", s.level2)):
             for lv in levels:
                 rows = [3 + k for k, ind in enumerate(s.indicators) if getattr(ind, attr).id == lv.id]
-                lr = results[lv.id]
                 _merge(ws, row, 2, row, 3, "一级指标" if attr == "level1" else "二级指标", center=True)
                 _cell(ws, row, 4, lv.name, bold=attr == "level1")
                 _cell(ws, row, 5, lv.weight, center=True, fmt="0.##")
