@@ -134,6 +134,37 @@ class _MeasureRule(Rule):
                 return None, None, Outcome(0.0, f"{m.label}分母为 0，按规定计 0 分", "zero_denominator:zero")
             raise
 
+    # ---- native formula (Excel-formula workbook, see native.py): the zero-denominator policy and domain guard
+    def _native_measure(self, nx):
+        """-> (MeasureX, guards, wrap) where wrap(normal, inf, policy_full, policy_zero) picks the branch."""
+        from . import native as N
+        m = self.measure
+        mx = nx.measure(m)
+        guards = []
+        if mx.den is None:
+            if math.isfinite(m.domain_min):
+                guards.append((mx.num < m.domain_min, f"「{m.label}」小于合理下限 {fmt_num(m.domain_min)}：请核对该数据"))
+            return mx, guards, lambda normal, inf, full, zero: normal
+        if self.zero_denominator == "error":
+            guards.append((N.AND(mx.den.eq(0), mx.num.eq(0)), str(ZeroDenominator(m.label))))
+        if math.isfinite(m.domain_min):
+            guards.append((N.IF(mx.den.eq(0), mx.num < 0, mx.cmp < m.domain_min),
+                           f"「{m.label}」计算结果小于合理下限 {fmt_num(m.domain_min)}：请核对参与计算的各项数据"))
+        policy = self.zero_denominator
+
+        def wrap(normal, inf, full, zero):
+            # policy "error": a guard has already answered with a message; this branch is never taken
+            at_zero = {"full": full, "zero": zero}.get(policy, "" if isinstance(full, str) else 0)
+            return N.IF(mx.den.eq(0), N.IF(mx.num.eq(0), at_zero, inf), normal)
+        return mx, guards, wrap
+
+    def _native_zero_phrases(self):
+        label = self.measure.label
+        return f"{label}分母为 0（本年度未发生），按不适用计满分", f"{label}分母为 0，按规定计 0 分"
+
+    def _native_display(self, nx, mx):
+        return nx.pct(mx.cmp) if self.measure.percent else nx.num(mx.cmp)
+
 
 class Bands(_MeasureRule):
     """Points by the band the measure falls in. Band points may be absolute or a share of the weight."""
@@ -149,6 +180,19 @@ class Bands(_MeasureRule):
             if v in iv:
                 return Outcome(pts, f"{m.label} {fig.display}（{desc}）", key, (fig,))
         raise AssertionError("bands validated to cover the domain")  # pragma: no cover
+
+    def native(self, nx):
+        from . import native as N
+        m = self.measure
+        mx, guards, wrap = self._native_measure(nx)
+        inf_band = next((b for b in self.bands if math.isinf(b[0].hi)), self.bands[-1])
+        score = wrap(N.chain(mx.cmp, [(iv, pts) for iv, pts, _, _ in self.bands], m.domain_min), inf_band[1],
+                     self.points, 0)
+        full, zero = self._native_zero_phrases()
+        phrase = wrap(N.CAT(f"{m.label} ", self._native_display(nx, mx), "（",
+                            N.chain(mx.cmp, [(iv, desc) for iv, _, desc, _ in self.bands], m.domain_min), "）"),
+                      f"{m.label} 无法计算（分母为 0）（{inf_band[2]}）", full, zero)
+        return N.NativeRule(guards, score, phrase)
 
 
 def _iv_key(iv: Interval) -> str:
@@ -170,6 +214,23 @@ class RatioPoints(_MeasureRule):
             return Outcome(0.0, f"{m.label} {fig.display}，超过 {lim}，按规定得 0 分", "zero_above", (fig,))
         r = min(max(v, 0.0), self.cap)
         return Outcome(r * self.points, f"{m.label} {fig.display}", "capped" if v > self.cap else "ratio", (fig,))
+
+    def native(self, nx):
+        from . import native as N
+        m = self.measure
+        mx, guards, wrap = self._native_measure(nx)
+        plain = N.MIN(N.MAX(mx.raw, 0), self.cap) * self.points
+        shown = N.CAT(f"{m.label} ", self._native_display(nx, mx))
+        if self.zero_above is not None:
+            lim = fmt_pct_short(self.zero_above) if m.percent else fmt_num(self.zero_above)
+            over = f"，超过 {lim}，按规定得 0 分"
+            normal, normal_phrase = N.IF(mx.cmp > self.zero_above, 0, plain), N.CAT(shown, N.IF(mx.cmp > self.zero_above, over, ""))
+            inf, inf_phrase = 0, f"{m.label} 无法计算（分母为 0）{over}"
+        else:
+            normal, normal_phrase = plain, shown
+            inf, inf_phrase = self.cap * self.points, f"{m.label} 无法计算（分母为 0）"
+        full, zero = self._native_zero_phrases()
+        return N.NativeRule(guards, wrap(normal, inf, self.points, 0), wrap(normal_phrase, inf_phrase, full, zero))
 
 
 class LinearDeduction(_MeasureRule):
@@ -194,6 +255,22 @@ class LinearDeduction(_MeasureRule):
         score = max(self.points - pp * self.per_point, self.floor)
         return Outcome(score, f"{m.label} {fig.display}，{side} {lim} {fmt_num(pp)} 个百分点", "deducted", (fig,))
 
+    def native(self, nx):
+        from . import native as N
+        m = self.measure
+        mx, guards, wrap = self._native_measure(nx)
+        over = (mx.cmp - self.threshold) if self.direction == "above" else (self.threshold - mx.cmp)
+        pp = N.ROUND(over * 100, 10)
+        lim = fmt_pct_short(self.threshold)
+        side_in, side_out = ("未超过", "超出") if self.direction == "above" else ("不低于", "低于")
+        shown = N.CAT(f"{m.label} ", self._native_display(nx, mx))
+        normal = N.IF(over <= 0, self.points, N.MAX(self.points - pp * self.per_point, self.floor))
+        phrase = N.IF(over <= 0, N.CAT(shown, f"，{side_in} {lim}"),
+                      N.CAT(shown, f"，{side_out} {lim} ", nx.num(pp), " 个百分点"))
+        full, zero = self._native_zero_phrases()
+        return N.NativeRule(guards, wrap(normal, self.floor, self.points, 0),
+                            wrap(phrase, f"{m.label}无法计算（分母为 0），按超出处理", full, zero))
+
 
 class StepDeduction(_MeasureRule):
     """Deduct ``deduction`` for every full ``step`` of shortfall below (or excess above) a target."""
@@ -215,6 +292,22 @@ class StepDeduction(_MeasureRule):
                               f"每满 {fmt_pct_short(self.step)} 为一档，计 {steps if not math.isinf(steps) else '∞'} 档",
                        f"steps:{steps}", (fig,))
 
+    def native(self, nx):
+        from . import native as N
+        m = self.measure
+        mx, guards, wrap = self._native_measure(nx)
+        gap = (self.target - mx.cmp) if self.direction == "below" else (mx.cmp - self.target)
+        steps = N.INT(N.ROUND(gap / self.step, 10))
+        normal = N.IF(gap <= 0, self.points, N.MAX(self.points - steps * self.deduction, self.floor))
+        shown = N.CAT(f"{m.label} ", self._native_display(nx, mx))
+        word = "低于" if self.direction == "below" else "高于"
+        phrase = N.IF(gap <= 0, N.CAT(shown, f"，达到 {fmt_pct_short(self.target)}"),
+                      N.CAT(shown, f"，{word}目标 {fmt_pct_short(self.target)}，每满 {fmt_pct_short(self.step)} 为一档，计 ",
+                            steps, " 档"))
+        full, zero = self._native_zero_phrases()
+        return N.NativeRule(guards, wrap(normal, self.floor, self.points, 0),
+                            wrap(phrase, f"{m.label}无法计算（分母为 0），按超出处理", full, zero))
+
 
 class PerItemPenalty(Rule):
     """points − per_item × count, not below floor (−4 per unfinished key task)."""
@@ -226,6 +319,12 @@ class PerItemPenalty(Rule):
         score = max(self.points - n * self.per_item, self.floor)
         return Outcome(score, f"{self.what} {fmt_num(n)} {self.unit}", "penalty" if n else "none",
                        (Figure(self.input, self.what, n, False),))
+
+    def native(self, nx):
+        from . import native as N
+        n = nx.val(self.input)
+        return N.NativeRule([], N.MAX(self.points - n * self.per_item, self.floor),
+                            N.CAT(f"{self.what} ", n, f" {self.unit}"))
 
 
 class Checklist(Rule):
@@ -244,6 +343,17 @@ class Checklist(Rule):
             return Outcome(total, f"{len(self.items)} 项均满足", "all_met")
         return Outcome(total, "；".join(short), "partial")
 
+    def native(self, nx):
+        from . import native as N
+        vals = [(nx.val(i), pts, label) for i, pts, label in self.items]
+        score = N.SUM(*[nx.round(v) for v, _, _ in vals])
+        short = [N.IF(v < pts, N.CAT(f"；第{k}项“{label}”",
+                                     N.IF(v <= 0, "未满足", N.CAT("得 ", nx.num(v), f"/{fmt_num(pts)} 分"))), "")
+                 for k, (v, pts, label) in enumerate(vals, 1)]
+        all_met = N.AND(*[v >= pts for v, pts, _ in vals]) if len(vals) > 1 else vals[0][0] >= vals[0][1]
+        phrase = N.IF(all_met, f"{len(vals)} 项均满足", N.fn("MID", N.CAT(*short), 2, 4000))
+        return N.NativeRule([], score, phrase)
+
 
 class Tiered(Rule):
     """One of several declared tiers (按规定公开 1.5 / 有缺陷 1 / 未公开 0)."""
@@ -254,6 +364,12 @@ class Tiered(Rule):
         choice = vals[self.input]
         return Outcome(self.options[choice], f"{self.label}：{choice}", f"tier:{choice}")
 
+    def native(self, nx):
+        from . import native as N
+        idx = nx.val(self.input)
+        return N.NativeRule([], N.fn("CHOOSE", idx, *self.options.values()),
+                            N.CAT(f"{self.label}：", N.fn("CHOOSE", idx, *self.options)))
+
 
 class Manual(Rule):
     """A judged score between 0 and the maximum (效果性 25 分)."""
@@ -263,6 +379,11 @@ class Manual(Rule):
     def evaluate(self, vals):
         v = vals[self.input]
         return Outcome(v, f"{self.label}评定 {fmt_num(v)} 分（满分 {fmt_num(self.points)} 分）", "judged")
+
+    def native(self, nx):
+        from . import native as N
+        v = nx.val(self.input)
+        return N.NativeRule([], v, N.CAT(f"{self.label}评定 ", nx.num(v), f" 分（满分 {fmt_num(self.points)} 分）"))
 
 
 class QuarterlyProgress(Rule):
@@ -287,6 +408,22 @@ class QuarterlyProgress(Rule):
             return Outcome(total, "各季度支出进度均达到序时进度", "on_schedule", tuple(figs))
         return Outcome(total, "；".join(behind) + f"（全年平均执行率 {fmt_pct(avg)}）", "behind", tuple(figs))
 
+    def native(self, nx):
+        from . import native as N
+        ratios, behind, total = [], [], None
+        for (i, sched, pts), label in zip(self.quarters, self.labels):
+            v = nx.val(i)
+            r = N.MIN(v / sched, self.cap)
+            ratios.append(r)
+            total = r * pts if total is None else total + r * pts
+            behind.append(N.IF(v < sched, N.CAT(f"；{label} ", nx.pct(v), f"，低于序时进度 {fmt_pct_short(sched)}"), ""))
+        avg = N.SUM(*ratios) / len(ratios)
+        total = total + avg * self.average_points
+        on = N.AND(*[nx.val(i) >= sched for i, sched, _ in self.quarters])
+        phrase = N.IF(on, "各季度支出进度均达到序时进度",
+                      N.CAT(N.fn("MID", N.CAT(*behind), 2, 4000), "（全年平均执行率 ", nx.pct(avg), "）"))
+        return N.NativeRule([], total, phrase)
+
 
 class Composite(Rule):
     """Sum of parts, each a rule with its own points."""
@@ -299,6 +436,15 @@ class Composite(Rule):
         figs = tuple(f for p in outs for f in p.outcome.figures)
         phrase = "；".join(p.outcome.phrase for p in outs)
         return Outcome(score, phrase, "composite", figs, outs)
+
+    def native(self, nx):
+        """Sum of the parts' scores, each rounded first; the parts' guards in order; phrases joined."""
+        from . import native as N
+        parts = tuple((name, r.points, r.native(nx)) for name, r in self.parts)
+        guards = [g for _, _, p in parts for g in p.guards]
+        score = N.SUM(*[nx.round(p.score) for _, _, p in parts])
+        phrase = N.CAT(*[x for k, (_, _, p) in enumerate(parts) for x in ((("；",) if k else ()) + (p.phrase,))])
+        return N.NativeRule(guards, score, phrase, parts)
 
 
 FAMILIES = {c.family: c for c in (Bands, RatioPoints, LinearDeduction, StepDeduction, PerItemPenalty, Checklist,

@@ -14,12 +14,15 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from . import native as N
 from . import udfs
 from .engine import MISSING, score_case
 from .layout import CONF_SHEET, HEADER_FIELDS, YEAR_NAME  # noqa: F401 (re-exported for callers)
+from .errors import PerfscoreError
 from .numbers import fmt_num
 
 SONG, FANG, HEI = "宋体", "仿宋", "黑体"
@@ -38,6 +41,9 @@ class Built:
     wb: Workbook
     cached: dict = field(default_factory=dict)    # (sheet title, coordinate) -> value
     formulas: dict = field(default_factory=dict)  # (sheet title, coordinate) -> formula text
+    engine: str = "python"                        # "python" (PERF_* functions) or "excel" (native formulas)
+    exprs: dict = field(default_factory=dict)     # (sheet title, coordinate) -> native.X, where built from one
+    names: dict = field(default_factory=dict)     # defined name -> (sheet title, coordinate)
 
 
 def _font(size=10, bold=False, name=SONG):
@@ -122,8 +128,98 @@ def _protect(ws, password):
         ws.protection.password = password
 
 
+STATUS_TEXT = ("注意：本机未能运行评分函数（PERF_ 函数显示错误值），以上分数没有按当前数据更新。请按 docs/windows-install.md "
+               "安装 Python 和 xlwings 后重新计算（Ctrl+Alt+F9），或改用“Excel 公式版”工作簿（perfscore template --engine excel），"
+               "它不需要 Python，在 WPS、LibreOffice 和 Excel 中都能实时计分。")
+
+
+class PythonFormulas:
+    """How the Python workbook writes a formula cell: a PERF_* call, cached with the engine's value."""
+    engine, suffix = "python", ".xlsm"
+
+    def __init__(self, writer):
+        self.w = writer
+
+    def input_helpers(self, ws, row, spec, coord):
+        pass
+
+    def score(self, ind):
+        r = self.w.result.by_id(ind.id)
+        return self.w._call(ind), (r.score if r.error is None else r.error)
+
+    def total(self, ws, ref_text, coords):
+        return f"PERF_TOTAL({ref_text})", udfs.total([self.w.value((ws.title, c)) for c in coords])
+
+    def grade(self, ws, coord):
+        return f"PERF_GRADE({coord},{YEAR_NAME})", udfs.grade_by(self.w.system, self.w.value((ws.title, coord)))
+
+    def rate(self, ws, row):
+        return f"PERF_RATE(F{row},E{row})", udfs.rate(self.w.value((ws.title, f"F{row}")), self.w.value((ws.title, f"E{row}")))
+
+    def reason(self, ws, row, ind):
+        args = ",".join([f'"{ind.function}"', YEAR_NAME] + [self.w.system.inputs[i].name for i in ind.inputs])
+        return f"PERF_REASON({args})", self.w.result.by_id(ind.id).reason
+
+    def target(self, ws, row, gr):
+        value = udfs.target(gr.target, gr.actual) if gr else udfs.target(None, None)
+        return f"PERF_TARGET(E{row},F{row})", value
+
+    def status(self, ws, first, last):
+        rng = f"G{first}:G{last}"
+        errors = f"SUMPRODUCT(ISERROR({rng})*1)"
+        foreign = "+".join(f'SUMPRODUCT(ISNUMBER(SEARCH("{w}",{rng}))*1)' for w in ("Python", "xlwings", "Error"))
+        return f'IF({errors}+{foreign}>0,"{STATUS_TEXT}","")', ""
+
+
+class NativeFormulas(PythonFormulas):
+    """How the Excel-formula workbook writes a formula cell: the rules translated into the spreadsheet's own
+    functions (native.py); the cached value is what that formula computes (evaluated here)."""
+    engine, suffix = "excel", ".xlsx"
+
+    def __init__(self, writer):
+        super().__init__(writer)
+        N.refuse_unsupported(writer.system)
+        self.values, self.checks = {}, {}
+        self.nx = N.Nx(writer.system, self.values, self.checks)
+
+    def _ev(self, x):
+        return x, None  # the writer renders it and evaluates it over the cells written so far
+
+    def input_helpers(self, ws, row, spec, coord):
+        cell = N.Ref(coord, (ws.title, coord))
+        for col, x, store in ((7, N.input_check(spec, cell), self.checks), (8, N.input_value(spec, cell), self.values)):
+            letter = get_column_letter(col)
+            self.w.formula(ws, row, col, *self._ev(x), border=False)
+            store[spec.id] = N.Ref(f"'{ws.title}'!${letter}${row}", (ws.title, f"{letter}{row}"))
+
+    def score(self, ind):
+        return self._ev(N.indicator_score(ind, self.nx))
+
+    def _rng(self, ws, ref_text, coords):
+        return N.Rng(ref_text, tuple((ws.title, c) for c in coords))
+
+    def total(self, ws, ref_text, coords):
+        return self._ev(N.total(self._rng(ws, ref_text, coords), len(coords), self.w.system.rounding_digits))
+
+    def grade(self, ws, coord):
+        return self._ev(N.grade(self.w.system, N.Ref(coord, (ws.title, coord))))
+
+    def rate(self, ws, row):
+        return self._ev(N.rate(N.Ref(f"F{row}", (ws.title, f"F{row}")), N.Ref(f"E{row}", (ws.title, f"E{row}"))))
+
+    def reason(self, ws, row, ind):
+        return self._ev(N.indicator_reason(ind, self.nx, N.Ref(f"F{row}", (ws.title, f"F{row}")),
+                                           N.Ref(f"E{row}", (ws.title, f"E{row}"))))
+
+    def target(self, ws, row, gr):
+        return self._ev(N.target(N.Ref(f"E{row}", (ws.title, f"E{row}")), N.Ref(f"F{row}", (ws.title, f"F{row}"))))
+
+    def status(self, ws, first, last):
+        return None
+
+
 class _Writer:
-    def __init__(self, system, case, password):
+    def __init__(self, system, case, password, engine="python"):
         self.system, self.case, self.password = system, case, password
         self.built = Built(Workbook())
         self.name_cell = {}  # defined name -> absolute reference
@@ -131,15 +227,34 @@ class _Writer:
         self.raw = raw
         self.result = score_case(system, {k: raw.get(k, MISSING) for k in system.inputs})
         self.year_ref = None
+        if engine not in ENGINES:
+            raise PerfscoreError(f"未知的工作簿类型 {engine!r}：应为 python（Python 函数版）或 excel（Excel 公式版）")
+        self.fx = ENGINES[engine](self)
+        self.built.engine = engine
+
+    def value(self, key):
+        """A cell's value as the workbook holds it: a formula cell's cached value, else the constant (None if
+        empty). Does not create cells."""
+        if key in self.built.cached:
+            return self.built.cached[key]
+        sheet, coord = key
+        c = self.built.wb[sheet]._cells.get(coordinate_to_tuple(coord))
+        return None if c is None else c.value
 
     def cell_score(self, iid):
-        """What an indicator's 分数 cell holds: its score, or the short message the function returns."""
-        r = self.result.by_id(iid)
-        return r.score if r.error is None else r.error
+        """What an indicator's 分数 cell holds: its score, or the short message its formula returns."""
+        return self.built.cached[("评分表", f"G{self.score_row[iid]}")]
 
     def formula(self, ws, row, col, text, value, **kw):
+        """A formula cell: ``text`` with its cached ``value``, or a native.X rendered and evaluated here."""
+        expr = None
+        if isinstance(text, N.X):
+            expr, text = text, text.text()
+            value = expr.ev(self.value)
         c = _cell(ws, row, col, "=" + text, **kw)
         key = (ws.title, c.coordinate)
+        if expr is not None:
+            self.built.exprs[key] = expr
         self.built.formulas[key] = "=" + text
         self.built.cached[key] = value
         return c
@@ -148,6 +263,7 @@ class _Writer:
         ref = f"'{ws.title}'!${get_column_letter(col)}${row}"
         self.built.wb.defined_names[name] = DefinedName(name, attr_text=ref)
         self.name_cell[name] = ref
+        self.built.names[name] = (ws.title, f"{get_column_letter(col)}{row}")
 
     # ------------------------------------------------------------------ sheets
     def build(self) -> Built:
@@ -161,9 +277,10 @@ class _Writer:
         if self.system.goal_table:
             self.goal_table(wb.create_sheet("自评表"))
         self.deductions(wb.create_sheet("扣分说明"))
-        conf = wb.create_sheet(CONF_SHEET)
-        conf["A1"], conf["B1"] = "UDF MODULES", udfs.__name__
-        conf.sheet_state = "hidden"
+        if self.fx.engine == "python":
+            conf = wb.create_sheet(CONF_SHEET)
+            conf["A1"], conf["B1"] = "UDF MODULES", udfs.__name__
+            conf.sheet_state = "hidden"
         wb.active = 1
         return self.built
 
@@ -177,17 +294,38 @@ class _Writer:
             "谁填什么：财务人员只填写“基础数据”表中浅蓝色底色的单元格（部门信息、金额、人数、比率、逐项评定结果）；"
             "其余单元格都是公式，已锁定。",
             "单位：金额以元为单位；比率按百分比填写（如 95.15%）；人数、项数、项目数填整数；逐项评定可填“是”“否”或该项的得分。",
-            "怎样计分：“评分表”每一行的“分数”由 PERF_ 开头的函数按评分标准实时计算（由 Python 的 perfscore 计算，"
-            "需要安装 xlwings）；输入有误时，分数单元格显示提示文字，说明哪一项有什么问题、应怎样填写。",
-            "综合评分用 PERF_TOTAL 合计：只要有一项分数不是数字，就拒绝合计并说明原因，不会像 SUM 那样悄悄跳过。",
-            "“扣分说明”列出每项指标的扣分和理由，可直接用于自评报告的问题分析；“自评表”的完成情况按预期指标值自动判断。",
-            "没有安装 Python 的电脑（包括 WPS）打开本工作簿时，显示的是最近一次由 perfscore 计算并保存的结果。",
-        ]
+        ] + (self._guide_python() if self.fx.engine == "python" else self._guide_native())
         for k, text in enumerate(lines, 3):
             _cell(ws, k, 1, f"{k - 2}. {text}", border=False, size=11, name=FANG)
             ws.row_dimensions[k].height = 36
         _print_setup(ws, None, landscape=False)
         _protect(ws, self.password)
+
+    @staticmethod
+    def _guide_python():
+        return [
+            "怎样计分：“评分表”每一行的“分数”由 PERF_ 开头的函数按评分标准实时计算（由 Python 的 perfscore 计算，"
+            "需要安装 xlwings）；输入有误时，分数单元格显示提示文字，说明哪一项有什么问题、应怎样填写。",
+            "综合评分用 PERF_TOTAL 合计：只要有一项分数不是数字，就拒绝合计并说明原因，不会像 SUM 那样悄悄跳过。",
+            "“扣分说明”列出每项指标的扣分和理由，可直接用于自评报告的问题分析；“自评表”的完成情况按预期指标值自动判断。",
+            "没有安装 Python 的电脑（包括 WPS）打开本工作簿时，显示的是最近一次由 perfscore 计算并保存的结果。",
+            "两个版本：本工作簿是“Python 函数版”（.xlsm），适用于装有 Python 和 xlwings 的 Windows Excel；"
+            "“评分表”底部的状态行在函数无法运行时给出提示。WPS、Mac、不能安装 Python 或禁用宏的电脑请使用"
+            "“Excel 公式版”（.xlsx，perfscore template --engine excel 生成），它用表格软件自带的函数计分，结果相同。",
+        ]
+
+    @staticmethod
+    def _guide_native():
+        return [
+            "怎样计分：本工作簿是“Excel 公式版”（.xlsx）：“评分表”每一行的“分数”由表格软件自带的函数（IF、ROUND、MIN 等）"
+            "按评分标准实时计算，不需要 Python、宏或加载项，在 Excel、WPS 和 LibreOffice 中都能用；"
+            "输入为空或有误时，分数单元格显示提示文字（如“未填写：政府采购实际数”），不会当作 0 计分。",
+            "综合评分只在全部分数都是数字时合计；否则显示还有几项分数未得出。",
+            "“扣分说明”列出每项指标的扣分和理由（如“政府采购执行率 95.15%，扣 0.05 分”）；“自评表”的完成情况按预期指标值自动判断，"
+            "无法自动判断的（如定性指标）提示人工判断。",
+            "两个版本：装有 Python 和 xlwings 的 Windows Excel 也可使用“Python 函数版”（.xlsm），它的理由说明更详细；"
+            "两个版本按同一份指标体系数据生成，得分、合计和等级相同。",
+        ]
 
     def inputs(self, ws):
         s, case = self.system, self.case
@@ -225,11 +363,17 @@ class _Writer:
             value = self._input_value(iid)
             c = _cell(ws, row, 4, value, fill=INPUT_FILL, fmt=NUMFMT.get(spec.kind), locked=False, center=True)
             self._validate(ws, spec, c.coordinate)
+            self.fx.input_helpers(ws, row, spec, c.coordinate)
             _cell(ws, row, 5, _help(spec), name=FANG)
             users = "、".join(used.get(iid, [])) or "不参与计分，用于核对"
             _cell(ws, row, 6, users, name=FANG)
             _fit_row(ws, row, [(spec.name, 30), (_help(spec), 70), (users, 26)])
             self.define(spec.name, ws, row, 4)
+        if self.fx.engine == "excel":  # the check and value helper columns the score formulas read
+            _cell(ws, self.input_header_row, 7, "检查", border=False)
+            _cell(ws, self.input_header_row, 8, "取值", border=False)
+            for col in "GH":
+                ws.column_dimensions[col].hidden = True
         ws.freeze_panes = ws.cell(self.input_header_row + 1, 1)
         _print_setup(ws, f"{self.input_header_row}:{self.input_header_row}")
         _protect(ws, self.password)
@@ -294,13 +438,14 @@ class _Writer:
         first = row = 4
         self.score_row = {}
         for ind in s.indicators:
-            r = res.by_id(ind.id)
             _cell(ws, row, 3, ind.name, center=True)
             _cell(ws, row, 4, ind.weight, center=True, fmt="0.##")
             _cell(ws, row, 5, ind.description, name=FANG, size=9)
             _cell(ws, row, 6, _criteria_text(ind), name=FANG, size=9)
-            self.formula(ws, row, 7, self._call(ind), self.cell_score(ind.id), center=True, fmt="0.00")
-            _fit_row(ws, row, [(ind.description, 36), (_criteria_text(ind), 66), (r.error, 14)], size=9, minimum=40)
+            self.formula(ws, row, 7, *self.fx.score(ind), center=True, fmt="0.00")
+            value = self.built.cached[(ws.title, f"G{row}")]
+            shown = value if isinstance(value, str) else None
+            _fit_row(ws, row, [(ind.description, 36), (_criteria_text(ind), 66), (shown, 14)], size=9, minimum=40)
             self.score_row[ind.id] = row
             row += 1
         last = row - 1
@@ -314,15 +459,21 @@ class _Writer:
                            center=True, bold=attr == "level1")
                     start = first + k + 1
         _merge(ws, row, 1, row, 6, "综合评分", bold=True, center=True)
-        total = udfs.total([self.cell_score(i.id) for i in s.indicators])
-        self.formula(ws, row, 7, f"PERF_TOTAL(G{first}:G{last})", total, bold=True, center=True, fmt="0.00")
+        self.formula(ws, row, 7, *self.fx.total(ws, f"G{first}:G{last}", [f"G{r}" for r in range(first, last + 1)]),
+                     bold=True, center=True, fmt="0.00")
         _merge(ws, row + 1, 1, row + 1, 6, "评分等级", bold=True, center=True)
-        grade = udfs.grade_by(s, total)
-        self.formula(ws, row + 1, 7, f"PERF_GRADE(G{row},{YEAR_NAME})", grade, bold=True, center=True)
+        self.formula(ws, row + 1, 7, *self.fx.grade(ws, f"G{row}"), bold=True, center=True)
+        total, grade = self.value((ws.title, f"G{row}")), self.value((ws.title, f"G{row + 1}"))
         _fit_row(ws, row, [(total, 14)])
         _fit_row(ws, row + 1, [(grade, 14)])
         _merge(ws, row + 2, 1, row + 2, 6, "填表人", bold=True, center=True)
         self.formula(ws, row + 2, 7, "填报人", (self.case.preparer if self.case else "") or 0, center=True)
+        status = self.fx.status(ws, first, row + 1)
+        if status:  # a line that speaks up when the PERF_ functions cannot run on this machine
+            self.formula(ws, row + 3, 1, *status, border=False, name=FANG, size=11)
+            ws.merge_cells(start_row=row + 3, start_column=1, end_row=row + 3, end_column=7)
+            ws.cell(row + 3, 1).font = Font(name=FANG, size=11, bold=True, color="C00000")
+            ws.row_dimensions[row + 3].height = 48
         ws.freeze_panes = "A4"
         _print_setup(ws, "2:3")
         _protect(ws, self.password)
@@ -394,8 +545,7 @@ class _Writer:
                         c = _cell(ws, row, col, None, fill=INPUT_FILL, locked=False, center=True, fmt="@")
                         if text is not None:
                             c.value, c.data_type = text, "s"  # "=100%" is a target as written, not a formula
-                    value = udfs.target(gr.target, gr.actual) if gr else udfs.target(None, None)
-                    self.formula(ws, row, 7, f"PERF_TARGET(E{row},F{row})", value, center=True)
+                    self.formula(ws, row, 7, *self.fx.target(ws, row, gr), center=True)
                     row += 1
                 _merge(ws, start2, 3, row - 1, 3, l2, center=True)
             _merge(ws, start1, 2, row - 1, 2, l1, center=True)
@@ -413,21 +563,18 @@ class _Writer:
             _cell(ws, 2, col, text, bold=True, center=True, fill=HEAD_FILL)
         row = 3
         for n, ind in enumerate(s.indicators, 1):
-            r = res.by_id(ind.id)
             _cell(ws, row, 1, n, center=True)
             _cell(ws, row, 2, ind.level1.name, center=True)
             _cell(ws, row, 3, ind.level2.name, center=True)
             _cell(ws, row, 4, ind.name)
             _cell(ws, row, 5, ind.weight, center=True, fmt="0.##")
             sr = self.score_row[ind.id]
-            score = self.cell_score(ind.id)
-            self.formula(ws, row, 6, f"'评分表'!G{sr}", score, center=True, fmt="0.00")
-            self.formula(ws, row, 7, f'IF(ISNUMBER(F{row}),E{row}-F{row},"—")',
-                         ind.weight - score if r.error is None else "—", center=True, fmt="0.00")
-            self.formula(ws, row, 8, f"PERF_RATE(F{row},E{row})", udfs.rate(score, ind.weight), center=True, fmt="0.00%")
-            args = ",".join([f'"{ind.function}"', YEAR_NAME] + [s.inputs[i].name for i in ind.inputs])
-            self.formula(ws, row, 9, f"PERF_REASON({args})", r.reason, name=FANG, size=9)
-            _fit_row(ws, row, [(ind.name, 22), (r.reason, 70)], size=9)
+            self.formula(ws, row, 6, N.Ref(f"'评分表'!G{sr}", ("评分表", f"G{sr}")), None, center=True, fmt="0.00")
+            self.formula(ws, row, 7, _deducted(ws, row), None, center=True, fmt="0.00")
+            self.formula(ws, row, 8, *self.fx.rate(ws, row), center=True, fmt="0.00%")
+            self.formula(ws, row, 9, *self.fx.reason(ws, row, ind), name=FANG, size=9)
+            reason = self.value((ws.title, f"I{row}"))
+            _fit_row(ws, row, [(ind.name, 22), (reason, 70)], size=9)
             row += 1
         # subtotals by level
         row += 1
@@ -442,15 +589,19 @@ class _Writer:
                 _cell(ws, row, 4, lv.name, bold=attr == "level1")
                 _cell(ws, row, 5, lv.weight, center=True, fmt="0.##")
                 refs = ",".join(f"F{r}" for r in rows) if len(rows) != rows[-1] - rows[0] + 1 else f"F{rows[0]}:F{rows[-1]}"
-                sub = udfs.total([self.cell_score(i.id) for i in s.indicators if getattr(i, attr).id == lv.id])
-                self.formula(ws, row, 6, f"PERF_TOTAL({refs})", sub, center=True, fmt="0.00")
-                self.formula(ws, row, 7, f'IF(ISNUMBER(F{row}),E{row}-F{row},"—")',
-                             lv.weight - sub if isinstance(sub, float) else "—", center=True, fmt="0.00")
-                self.formula(ws, row, 8, f"PERF_RATE(F{row},E{row})", udfs.rate(sub, lv.weight), center=True, fmt="0.00%")
+                self.formula(ws, row, 6, *self.fx.total(ws, refs, [f"F{r}" for r in rows]), center=True, fmt="0.00")
+                self.formula(ws, row, 7, _deducted(ws, row), None, center=True, fmt="0.00")
+                self.formula(ws, row, 8, *self.fx.rate(ws, row), center=True, fmt="0.00%")
                 row += 1
         ws.freeze_panes = "A3"
         _print_setup(ws, "2:2")
         _protect(ws, self.password)
+
+
+def _deducted(ws, row):
+    """扣分 = 分值 − 得分, or a dash when there is no score."""
+    f, e = (N.Ref(f"{c}{row}", (ws.title, f"{c}{row}")) for c in "FE")
+    return N.IF(N.ISNUMBER(f), e - f, "—")
 
 
 def _help(spec) -> str:
@@ -469,11 +620,15 @@ def _criteria_text(ind) -> str:
     return text
 
 
-def build_workbook(system, case=None, password=None) -> Built:
-    """Build the workbook in memory (no VBA yet); ``case`` fills in the inputs."""
+ENGINES = {"python": PythonFormulas, "excel": NativeFormulas}
+
+
+def build_workbook(system, case=None, password=None, engine="python") -> Built:
+    """Build the workbook in memory (no VBA yet); ``case`` fills in the inputs. ``engine``: "python" for PERF_*
+    functions (the .xlsm), "excel" for the rules as native formulas (the .xlsx for WPS, LibreOffice, Mac …)."""
     if case is not None:
         case.check_against(system)
-    return _Writer(system, case, password).build()
+    return _Writer(system, case, password, engine).build()
 
 
 def write_workbook(built: Built, path, *, force: bool = False) -> Path:
@@ -483,6 +638,12 @@ def write_workbook(built: Built, path, *, force: bool = False) -> Path:
     from .vba import build_vba_project, document_modules, parse_module_file, save_xlsm, xlwings_modules
     from .xlwings_bridge import generate_udf_module
 
+    if built.engine == "excel":
+        path = check_output(path, ".xlsx", force, "Excel 公式版工作簿")
+        with atomic_output(path) as tmp:
+            built.wb.save(tmp)
+            inject_cached_values(tmp, built.cached)
+        return path
     path = check_output(path, ".xlsm", force, "含宏的工作簿")
     wb = built.wb
     modules = xlwings_modules() + [parse_module_file(generate_udf_module(path.name), "xlwings_udfs.bas")]
