@@ -12,7 +12,7 @@ import pytest
 from oletools.olevba import VBA_Parser
 
 from perfscore import REFERENCE_CASE, load_case, load_system, score_case
-from perfscore.cli import demo_outputs, main
+from perfscore.cli import demo_engine, demo_outputs, main
 from perfscore.compare import diff_workbooks
 from perfscore.errors import PerfscoreError
 from perfscore.vba import parse_module_file, stored_source, xlwings_modules
@@ -205,7 +205,7 @@ def test_template_command_refuses_unknown_year(tmp_path, capsys):
 def test_committed_workbook_equals_fresh_regeneration(tmp_path, name, system_, case):
     committed = ROOT / "workbook" / name
     fresh = tmp_path / name
-    write_workbook(build_workbook(system_, case), fresh)
+    write_workbook(build_workbook(system_, case, engine=demo_engine(name)), fresh)
     diff = diff_workbooks(committed, fresh)
     assert not diff, "workbook/ is stale (run `perfscore demo --force` and commit):\n" + "\n".join(diff)
 

@@ -138,7 +138,17 @@ def demo_outputs():
     case = load_case(REFERENCE_CASE)
     newest = load_system(available_years()[-1])
     return [(f"评分表模板_{newest.year}.xlsm", newest, None),
-            (f"参考案例_{case.department}_{case.year}.xlsm", load_system(case.year), case)]
+            (f"参考案例_{case.department}_{case.year}.xlsm", load_system(case.year), case),
+            (f"评分表模板_{newest.year}{NATIVE_TAG}.xlsx", newest, None),
+            (f"参考案例_{case.department}_{case.year}{NATIVE_TAG}.xlsx", load_system(case.year), case)]
+
+
+NATIVE_TAG = "_公式版"
+
+
+def demo_engine(name) -> str:
+    """The kind of workbook a demo output is: "excel" (native formulas, .xlsx) or "python" (.xlsm)."""
+    return "excel" if str(name).endswith(".xlsx") else "python"
 
 
 def cmd_demo(args, out):
@@ -158,9 +168,9 @@ def cmd_demo(args, out):
     out.write("\n工作簿：\n")
     for name, system, c in demo_outputs():
         target = folder / name
-        built = build_workbook(system, c)
+        built = build_workbook(system, c, engine=demo_engine(name))
         if target.exists() and not args.force:
-            fd, tmp = tempfile.mkstemp(suffix=".xlsm", dir=folder)
+            fd, tmp = tempfile.mkstemp(suffix=target.suffix, dir=folder)
             os.close(fd)
             os.unlink(tmp)
             try:
@@ -178,7 +188,8 @@ def cmd_demo(args, out):
 cmd_demo.configure = lambda p: (
     p.add_argument("-o", "--output", metavar="目录", default=DEMO_DIR, help="工作簿写入的目录（默认 workbook）"),
     p.add_argument("--force", action="store_true", help="覆盖目录中已有的同名工作簿"))
-command("demo", "为参考案例（深圳市科技开发交流中心 2020 年度自评报告）计分、列出交叉核对结果，并在 workbook/ 下生成空白模板和已填好的参考工作簿",
+command("demo", "为参考案例（深圳市科技开发交流中心 2020 年度自评报告）计分、列出交叉核对结果，并在 workbook/ 下生成空白模板和已填好的参考工作簿"
+        "（Python 函数版 .xlsm 和 Excel 公式版 .xlsx 各一套）",
         "perfscore demo")(cmd_demo)
 
 
@@ -211,10 +222,13 @@ def cmd_template(args, out):
         if args.year is None:
             raise_usage("请用 --year 指定规则年度，例如 --year 2020")
         system = require_exact_year(args.year)
-    path = _workbook_out(args, system, f"部门整体支出绩效评分表_{system.year}.xlsm")
-    write_workbook(build_workbook(system, case, password=args.password), path, force=args.force)
-    out.write(f"已生成 {path}（{system.name} {system.year} 年版{'，已填入 ' + case.department if case else '，空白模板'}）\n")
-    if args.system:
+    native = args.engine == "excel"
+    path = _workbook_out(args, system, f"部门整体支出绩效评分表_{system.year}{NATIVE_TAG + '.xlsx' if native else '.xlsm'}")
+    write_workbook(build_workbook(system, case, password=args.password, engine=args.engine), path, force=args.force)
+    kind = "Excel 公式版，不含宏，WPS/LibreOffice/Excel 均可实时计分" if native else "Python 函数版，含宏"
+    out.write(f"已生成 {path}（{system.name} {system.year} 年版，{kind}"
+              f"{'，已填入 ' + case.department if case else '，空白模板'}）\n")
+    if args.system and not native:
         out.write(f"注意：工作簿中的函数按规则年度 {system.year} 查找指标体系。请把 {args.system} 以 <地区>/{system.year}.toml "
                   f"的结构放到各电脑环境变量 PERFSCORE_SYSTEMS 指向的目录（见 docs/windows-install.md）。\n")
     return EXIT_OK
@@ -228,12 +242,17 @@ def raise_usage(msg):
 cmd_template.configure = lambda p: (
     p.add_argument("--year", type=int, metavar="年度", help="规则年度（必须有该年度的指标体系文件）"),
     p.add_argument("--system", metavar="路径", help="使用包外的指标体系文件（TOML）"),
-    p.add_argument("-o", "--output", metavar="路径", help="输出文件（.xlsm），默认 部门整体支出绩效评分表_<年度>.xlsm"),
+    p.add_argument("--engine", choices=["python", "excel"], default="python",
+                   help="python（默认）：PERF_ 函数版 .xlsm，需要 Python 和 xlwings；excel：Excel 公式版 .xlsx，"
+                        "只用表格软件自带的函数，WPS、LibreOffice、Mac 和不能装 Python 的电脑也能实时计分"),
+    p.add_argument("-o", "--output", metavar="路径",
+                   help="输出文件（python 版为 .xlsm，excel 版为 .xlsx），默认 部门整体支出绩效评分表_<年度>.xlsm 或 _公式版.xlsx"),
     p.add_argument("--case", metavar="案例文件", help="把案例文件中的数据填入工作簿"),
     p.add_argument("--password", metavar="密码", help="工作表保护密码（默认不设密码，只防误改）"),
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
-command("template", "按某年度的指标体系生成含宏的评分工作簿（.xlsm）：基础数据、评分表、自评表、扣分说明，分数实时计算",
-        "perfscore template --year 2020 -o 评分表2020.xlsm")(cmd_template)
+command("template", "按某年度的指标体系生成评分工作簿：基础数据、评分表、自评表、扣分说明，分数实时计算。默认为含宏的 Python 函数版"
+        "（.xlsm）；--engine excel 生成不含宏的 Excel 公式版（.xlsx）",
+        "perfscore template --year 2020 -o 评分表2020.xlsm；perfscore template --year 2020 --engine excel -o 评分表2020_公式版.xlsx")(cmd_template)
 
 
 def cmd_macros(args, out):
