@@ -117,7 +117,7 @@ def test_half_even_is_refused_with_a_message(tmp_path):
 def test_blank_input_gives_short_text_never_zero(template):
     got = recalc(template, {})
     assert got[("评分表", "G8")] == "未填写：政府采购预算数"
-    assert got[("评分表", "G25")] == "有 21 项分数未得出（见该单元格的提示），无法合计"
+    assert got[("评分表", "G25")] == "有 21 项无分数，无法合计"
     base = base_raw(SYSTEM, CASE)
     got = recalc(template, {**_named(base), "政府采购实际数": None})
     assert got[("评分表", "G8")] == "未填写：政府采购实际数"
@@ -260,6 +260,21 @@ def test_round_half_up_in_libreoffice_and_formulas_matches_ours(tmp_path):
              for x in ROUNDING_PROBES]
     assert [f != o for f, o in zip(fo, ours)] == below, (fo, ours)
     assert fo[ROUNDING_PROBES.index(1.005)] == 1.0 and fo[ROUNDING_PROBES.index(0.285)] == 0.28
+
+
+@needs_lo
+def test_python_workbook_says_when_its_functions_cannot_run(tmp_path):
+    """LibreOffice has no Python: after a recalculation the PERF_ cells are errors, and the status line says so."""
+    from perfscore.workbook import STATUS_TEXT
+    built = build_workbook(SYSTEM, CASE)
+    path = tmp_path / "参考案例.xlsm"
+    write_workbook(built, path)
+    status = next(k for k, f in built.formulas.items() if "SUMPRODUCT(ISERROR" in f)
+    assert status[0] == "评分表" and built.cached[status] == ""
+    read = [list(status), ["评分表", "G8"]]
+    values, _ = run_lo(path, [{"政府采购实际数": 14000}], read, tmp_path)
+    assert values[0][status] == STATUS_TEXT
+    assert str(values[0][("评分表", "G8")]).startswith("#ERR")
 
 
 # ------------------------------------------------------------------------------- a second engine: `formulas`

@@ -11,7 +11,7 @@ Run with the *system* Python, the only one with LibreOffice's UNO bridge (Debian
      "sets": [{"政府采购实际数": 14000, "满意度": null, "涉密部门": "否"}, ...]}
 
 For each set, every named input in it is set (a number with setValue, text with setString, null clears the
-cell), then ``calculateAll()`` runs and the ``read`` cells are read. Prints JSON to stdout::
+cell; an input whose value did not change since the previous set is left alone), then ``calculateAll()`` runs and the ``read`` cells are read. Prints JSON to stdout::
 
     {"results": [[{"v": 1.95} | {"s": "未填写：…"} | {"e": 503} | {"empty": true}, ...], ...],
      "load_s": 1.2, "recalc_s": [0.004, ...]}
@@ -128,8 +128,12 @@ def run(path: Path, jobs: dict, timeout: float, pdf: Path | None) -> dict:
         sheets = doc.Sheets
         reads = [sheets.getByName(sh).getCellRangeByName(coord) for sh, coord in jobs["read"]]
         results, times = [], []
+        last: dict = {}
         for s in jobs["sets"]:
             for name, v in s.items():
+                if name in last and last[name] == v and type(last[name]) is type(v):
+                    continue  # unchanged since the previous set: one UNO call saved
+                last[name] = v
                 cell = inputs[name]
                 if v is None:
                     cell.setString("")

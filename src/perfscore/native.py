@@ -644,13 +644,13 @@ def indicator_reason(ind, nx: Nx, score: X, weight: X) -> X:
 def total(cells: X, n: int, digits: int) -> X:
     """Sum of scores; refuses (a message) when any is not a number."""
     count = fn("COUNT", cells)
-    return IF(count < n, CAT("有 ", n - count, " 项分数未得出（见该单元格的提示），无法合计"),
+    return IF(count < n, CAT("有 ", n - count, " 项无分数，无法合计"),
               ROUND(fn("SUM", cells), digits))
 
 
 def grade(system, score: X) -> X:
     g = chain(score, [(iv, label) for iv, label in system.grades])
-    return IF(NOT(ISNUMBER(score)), "综合评分尚未得出，无法评定等级",
+    return IF(NOT(ISNUMBER(score)), "无总分，无法评定等级",
               IF(OR(score < 0, score > system.total), f"综合评分超出 0–{_g(system.total)} 分，无法评定等级", g))
 
 
