@@ -10,25 +10,100 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
 
 from .errors import PerfscoreError, ZeroDenominator
 from .numbers import Interval, fmt_num, fmt_pct, fmt_pct_short
 
 EPS = 1e-9  # scores are sums of a few products; anything this small is float noise
+# Relative bound on the float error of a measure: inputs are the doubles nearest to decimal amounts (error ≤ u·|x|,
+# u = 2⁻⁵³ ≈ 1.1e-16), a sum of k terms adds at most k·u·Σ|terms|, the division one more u. For any measure with
+# fewer than 1,000 terms that is far below 1e-12 of the magnitudes involved; a float comparison whose margin exceeds
+# this bound therefore decides exactly as the decimal values would, and closer calls are settled in exact fractions.
+_SLACK = 1e-12
+
+
+@lru_cache(maxsize=4096)
+def exact(x: float) -> Fraction:
+    """The decimal a double stands for (the shortest repr: 8911731.87, 0.9), as an exact fraction."""
+    return Fraction(repr(x))
+
+
+def cmp_exact(mv: "MeasureValue", edge: float) -> int:
+    """sign(true value − edge), decided exactly (see _SLACK)."""
+    d = mv.v - edge
+    if d > mv.slack:
+        return 1
+    if d < -mv.slack:
+        return -1
+    if math.isinf(mv.v):
+        return 1 if mv.v > 0 else -1
+    x, e = mv.exact(), exact(edge)
+    return (x > e) - (x < e)
+
+
+def floor_exact(mv: "MeasureValue", base: float, step: float, sign: int = 1, ceil: bool = False) -> float:
+    """floor (or ceil) of sign·(value − base)/step, decided exactly near whole numbers."""
+    q = sign * (mv.v - base) / step
+    if math.isinf(q):
+        return q
+    k = math.ceil(q) if ceil else math.floor(q)
+    near = round(q)
+    if abs(q - near) > (mv.slack + _SLACK * (abs(base) + abs(mv.v))) / step + 1e-15:
+        return float(k)
+    x = sign * (mv.exact() - exact(base)) / exact(step)
+    return float(math.ceil(x) if ceil else math.floor(x))
+
+
+def show_digits(mv: "MeasureValue", edges, percent: bool) -> int:
+    """Enough decimals that a figure lying off an edge is not printed as the edge itself
+    (89.995% is not shown as “90.00%（<90%）”); 2 decimals otherwise."""
+    digits = 2
+    if math.isinf(mv.v):
+        return digits
+    scale = 100 if percent else 1
+    for e in edges:
+        if e is None or math.isinf(e) or abs(mv.v - e) * scale > 0.01:
+            continue
+        if cmp_exact(mv, e) == 0:
+            continue
+        x, es = mv.exact() * scale, exact(e) * scale
+        while digits < 8 and _round_exact(x, digits) == es:
+            digits += 1
+    return digits
+
+
+def _fixed(x: Fraction, digits: int) -> str:
+    """A fraction with a terminating expansion of ``digits`` decimals, written out: 89.9999999."""
+    q = 10 ** digits
+    n = abs(x.numerator * q // x.denominator)
+    return f"{'-' if x < 0 else ''}{n // q}.{n % q:0{digits}d}"
+
+
+def _round_exact(x: Fraction, digits: int) -> Fraction:
+    q = 10 ** digits
+    return Fraction(math.floor(abs(x) * q + Fraction(1, 2)), q) * (1 if x >= 0 else -1)
 
 
 class Figure:
     """A computed figure worth quoting: 政府采购执行率 = 12560/13200 = 95.15%. Text is built only when asked for."""
-    __slots__ = ("id", "label", "value", "percent", "_terms")
+    __slots__ = ("id", "label", "value", "percent", "_terms", "digits", "_exact")
 
-    def __init__(self, id, label, value, percent, terms=None):
+    def __init__(self, id, label, value, percent, terms=None, digits=2, exact_value=None):
         self.id, self.label, self.value, self.percent, self._terms = id, label, value, percent, terms
+        self.digits, self._exact = digits, exact_value
 
     @property
     def display(self) -> str:
         if math.isinf(self.value):
             return "无法计算（分母为 0）"
-        return fmt_pct(self.value) if self.percent else fmt_num(self.value)
+        if self.digits > 2 and self._exact is not None:  # shown beside an edge: the exact decimals
+            x = _round_exact(self._exact * (100 if self.percent else 1), self.digits)
+            return _fixed(x, self.digits) + ("%" if self.percent else "")
+        if self.percent:
+            return fmt_pct(self.value, self.digits)
+        return fmt_num(self.value, self.digits)
 
     @property
     def formula(self) -> str:
@@ -59,37 +134,113 @@ class PartOutcome:
 
 
 # ---------------------------------------------------------------------------------------------- measures
-class Measure:
-    """A figure computed from inputs: a ratio of signed sums, or one rate input taken as it is."""
-    __slots__ = ("id", "label", "percent", "num", "den", "domain_min")
+class MeasureValue:
+    """A measure's value as a double, how far that double may lie from the decimal truth, and the truth itself
+    (an exact fraction, computed only when a comparison is too close to call in floating point)."""
+    __slots__ = ("v", "slack", "_m", "_vals", "_x")
 
-    def __init__(self, id, label, num, den, percent=True, domain_min=0.0):
+    def __init__(self, v, slack, m, vals, x=None):
+        self.v, self.slack, self._m, self._vals, self._x = v, slack, m, vals, x
+
+    def exact(self) -> Fraction:
+        if self._x is None:
+            self._x = self._m.exact_value(self._vals)
+        return self._x
+
+
+class Measure:
+    """A figure computed from inputs: a ratio of signed sums, or one rate input taken as it is.
+
+    ``exclude`` lists inputs subtracted from the numerator by a declared reading (with its ``basis``);
+    ``max`` is the largest value the measure can take when the inputs are consistent (1 for a share such as
+    在用/全部): above it, or a positive numerator over a zero denominator, the inputs contradict each other.
+    ``printed_digits`` (system option compare = "as_printed") compares the value as printed, rounded half up.
+    """
+    __slots__ = ("id", "label", "percent", "num", "den", "domain_min", "max", "exclude", "basis", "names",
+                 "printed_digits")
+
+    def __init__(self, id, label, num, den, percent=True, domain_min=0.0, max=None, exclude=(), basis="",
+                 names=None, printed_digits=None):
         self.id, self.label, self.percent = id, label, percent
         self.num, self.den = tuple(num), tuple(den)  # tuples of (input_id, sign)
-        self.domain_min = domain_min
+        self.domain_min, self.max = domain_min, max
+        self.exclude, self.basis = tuple(exclude), basis
+        self.names = names or {}
+        self.printed_digits = printed_digits
 
     @property
     def inputs(self):
-        return [i for i, _ in self.num] + [i for i, _ in self.den]
+        return list(dict.fromkeys([i for i, _ in self.num] + [i for i, _ in self.den]))
+
+    @property
+    def note(self) -> str:
+        """The declared reading, for the reason: “已扣除因公出国境费决算数（深财预〔2019〕177号）”."""
+        if not self.exclude:
+            return ""
+        what = "、".join(self.names.get(i, i) for i in self.exclude)
+        return f"已扣除{what}" + (f"，依据{self.basis}" if self.basis else "")
+
+    def _names(self, terms) -> str:
+        return "、".join(f"「{self.names.get(i, i)}」" for i, _ in terms)
 
     def value(self, vals) -> float:
-        n = 0.0
-        for i, s in self.num:
-            n += s * vals[i]
+        return self.evaluate(vals).v
+
+    def exact_value(self, vals) -> Fraction:
+        n = sum(s * exact(vals[i]) for i, s in self.num)
         if not self.den:
             return n
-        d = 0.0
-        for i, s in self.den:
-            d += s * vals[i]
-        if d == 0:
-            if abs(n) < EPS:
-                raise ZeroDenominator(self.label)
-            return math.copysign(math.inf, n)
-        return n / d
+        return n / sum(s * exact(vals[i]) for i, s in self.den)
 
-    def figure(self, vals, value) -> Figure:
+    def evaluate(self, vals) -> MeasureValue:
+        n = an = 0.0
+        for i, s in self.num:
+            x = vals[i]
+            n += s * x
+            an += abs(x)
+        if not self.den:
+            mv = MeasureValue(n, _SLACK * an, self, vals)
+        else:
+            d = ad = 0.0
+            for i, s in self.den:
+                x = vals[i]
+                d += s * x
+                ad += abs(x)
+            if abs(d) <= _SLACK * ad:  # zero, or float noise around zero: decide on the decimals
+                dx = sum(s * exact(vals[i]) for i, s in self.den)
+                if dx == 0:
+                    nx = sum(s * exact(vals[i]) for i, s in self.num)
+                    if nx == 0:
+                        raise ZeroDenominator(self.label)
+                    if self.max is not None:
+                        raise PerfscoreError(f"数据矛盾：{self._names(self.den)}为 0，而{self._names(self.num)}为"
+                                             f" {fmt_num(float(nx))}，{self.label}无法计算：请核对这几项数据")
+                    v = math.copysign(math.inf, nx)
+                    return self._checked(MeasureValue(v, 0.0, self, vals))
+            v = n / d
+            mv = MeasureValue(v, _SLACK * (an + abs(v) * ad) / abs(d) + _SLACK * abs(v), self, vals)
+        if self.printed_digits is not None:
+            scale = 100 if self.percent else 1
+            r = _round_exact(mv.exact() * scale, self.printed_digits) / scale
+            mv = MeasureValue(float(r), 0.0, self, vals, r)
+        return self._checked(mv)
+
+    def _checked(self, mv):
+        if self.max is not None and cmp_exact(mv, self.max) > 0:
+            lim = fmt_pct_short(self.max) if self.percent else fmt_num(self.max)
+            fig = self.figure(self._vals_of(mv), mv.v)
+            raise PerfscoreError(f"数据矛盾：{self.label}按 {fig.formula} 计算为 {fig.display}，超过 {lim}"
+                                 f"（{self._names(self.num)}不应大于{self._names(self.den)}）：请核对这几项数据")
+        return mv
+
+    @staticmethod
+    def _vals_of(mv):
+        return mv._vals
+
+    def figure(self, vals, value, digits=2) -> Figure:
         return Figure(self.id, self.label, value, self.percent,
-                      (tuple((vals[i], sg) for i, sg in self.num), tuple((vals[i], sg) for i, sg in self.den)))
+                      (tuple((vals[i], sg) for i, sg in self.num), tuple((vals[i], sg) for i, sg in self.den)),
+                      digits)
 
     def formula(self, vals) -> str:
         return self.figure(vals, 0.0).formula
@@ -105,11 +256,28 @@ def _terms(terms, paren=False):
 
 # ---------------------------------------------------------------------------------------------- families
 class Rule:
-    __slots__ = ("points", "inputs")
+    __slots__ = ("points", "inputs", "rounder")
     family = ""
 
     def evaluate(self, vals) -> Outcome:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _round(self, x: float) -> float:
+        """The system's rounding, for scores a reason states separately (parts, checklist items)."""
+        r = getattr(self, "rounder", None)
+        return r(x) if r else x
+
+
+def _in_band(mv: MeasureValue, iv: Interval) -> bool:
+    if not math.isinf(iv.lo):
+        c = cmp_exact(mv, iv.lo)
+        if c < 0 or (c == 0 and not iv.lo_closed):
+            return False
+    if not math.isinf(iv.hi):
+        c = cmp_exact(mv, iv.hi)
+        if c > 0 or (c == 0 and not iv.hi_closed):
+            return False
+    return True
 
 
 class _MeasureRule(Rule):
@@ -119,20 +287,36 @@ class _MeasureRule(Rule):
     def _measure(self, vals):
         m = self.measure
         try:
-            v = m.value(vals)
-            if v < m.domain_min:  # e.g. 因公出国费 larger than all “三公”经费: the inputs contradict each other
-                fig = m.figure(vals, v)
+            mv = m.evaluate(vals)
+            if mv.v < m.domain_min:  # e.g. 因公出国费 larger than all “三公”经费: the inputs contradict each other
+                fig = m.figure(vals, mv.v)
                 raise PerfscoreError(f"「{m.label}」按 {fig.formula} 计算为 {fig.display}，小于合理下限"
                                      f" {fmt_num(m.domain_min)}：请核对参与计算的各项数据")
-            return v, m.figure(vals, v), None
+            return mv, None
         except ZeroDenominator:
             policy = self.zero_denominator
             if policy == "full":
-                return None, None, Outcome(self.points, f"{m.label}分母为 0（本年度未发生），按不适用计满分",
+                return None, Outcome(self.points, f"{m.label}分母为 0（本年度未发生），按不适用计满分",
                                      "zero_denominator:full")
             if policy == "zero":
-                return None, None, Outcome(0.0, f"{m.label}分母为 0，按规定计 0 分", "zero_denominator:zero")
+                return None, Outcome(0.0, f"{m.label}分母为 0，按规定计 0 分", "zero_denominator:zero")
             raise
+
+    def _figure(self, vals, mv, edges=()):
+        m = self.measure
+        digits = show_digits(mv, edges, m.percent)
+        fig = m.figure(vals, mv.v, digits)
+        if digits > 2:
+            fig._exact = mv.exact()
+        return fig
+
+    def _say(self, fig, rest="", desc=""):
+        """“政府采购执行率 95.15%” + the band found + the declared reading where the measure has one:
+        “三公”经费控制率 (161226-155385)/55100 = 10.60%（<90%；已扣除因公出国境费决算数，依据深财预〔2019〕177号）."""
+        m = self.measure
+        paren = "；".join(x for x in (desc, m.note) if x)
+        shown = f"{fig.formula} = {fig.display}" if m.note and fig.formula else fig.display
+        return f"{m.label} {shown}" + (f"（{paren}）" if paren else "") + rest
 
 
 class Bands(_MeasureRule):
@@ -141,13 +325,13 @@ class Bands(_MeasureRule):
     family = "bands"
 
     def evaluate(self, vals):
-        v, fig, early = self._measure(vals)
+        mv, early = self._measure(vals)
         if early:
             return early
-        m = self.measure
         for iv, pts, desc, key in self.bands:
-            if v in iv:
-                return Outcome(pts, f"{m.label} {fig.display}（{desc}）", key, (fig,))
+            if _in_band(mv, iv):
+                fig = self._figure(vals, mv, (iv.lo, iv.hi))
+                return Outcome(pts, self._say(fig, desc=desc), key, (fig,))
         raise AssertionError("bands validated to cover the domain")  # pragma: no cover
 
 
@@ -161,38 +345,53 @@ class RatioPoints(_MeasureRule):
     family = "ratio_points"
 
     def evaluate(self, vals):
-        v, fig, early = self._measure(vals)
+        mv, early = self._measure(vals)
         if early:
             return early
         m = self.measure
-        if self.zero_above is not None and v > self.zero_above:
+        fig = self._figure(vals, mv, (self.zero_above, self.cap))
+        if self.zero_above is not None and cmp_exact(mv, self.zero_above) > 0:
             lim = fmt_pct_short(self.zero_above) if m.percent else fmt_num(self.zero_above)
-            return Outcome(0.0, f"{m.label} {fig.display}，超过 {lim}，按规定得 0 分", "zero_above", (fig,))
-        r = min(max(v, 0.0), self.cap)
-        return Outcome(r * self.points, f"{m.label} {fig.display}", "capped" if v > self.cap else "ratio", (fig,))
+            return Outcome(0.0, self._say(fig, f"，超过 {lim}，按规定得 0 分"), "zero_above", (fig,))
+        capped = cmp_exact(mv, self.cap) > 0
+        r = self.cap if capped else max(mv.v, 0.0)
+        return Outcome(r * self.points, self._say(fig), "capped" if capped else "ratio", (fig,))
+
+
+COUNT_POINTS = ("pro_rata", "full_points", "started_points")
 
 
 class LinearDeduction(_MeasureRule):
-    """Full points up to a threshold; beyond it, ``per_point`` deducted per percentage point, down to ``floor``."""
-    __slots__ = ("threshold", "per_point", "direction", "floor")
+    """Full points up to a threshold; beyond it, ``per_point`` deducted per percentage point, down to ``floor``.
+
+    ``count_points`` says how a part of a point counts: pro_rata (10.5% → 0.5 个百分点), full_points (only whole
+    points: 0), started_points (a started point counts whole: 1)."""
+    __slots__ = ("threshold", "per_point", "direction", "floor", "count_points")
     family = "linear_deduction"
 
     def evaluate(self, vals):
-        v, fig, early = self._measure(vals)
+        mv, early = self._measure(vals)
         if early:
             return early
         m = self.measure
-        over = (v - self.threshold) if self.direction == "above" else (self.threshold - v)
+        fig = self._figure(vals, mv, (self.threshold,))
+        sign = 1 if self.direction == "above" else -1
         lim = fmt_pct_short(self.threshold)
-        if over <= EPS:
+        if sign * cmp_exact(mv, self.threshold) <= 0:
             side = "未超过" if self.direction == "above" else "不低于"
-            return Outcome(self.points, f"{m.label} {fig.display}，{side} {lim}", "within", (fig,))
-        pp = over * 100
+            return Outcome(self.points, self._say(fig, f"，{side} {lim}"), "within", (fig,))
         side = "超出" if self.direction == "above" else "低于"
-        if math.isinf(pp):  # a positive amount over a zero base: as far beyond the threshold as it gets
+        if math.isinf(mv.v):  # a positive amount over a zero base: as far beyond the threshold as it gets
             return Outcome(self.floor, f"{m.label}{fig.display}（{fig.formula}），按超出处理", "deducted", (fig,))
+        pp = sign * (mv.v - self.threshold) * 100
+        mode = getattr(self, "count_points", "pro_rata")
+        said = f"，{side} {lim} {fmt_num(pp, fig.digits)} 个百分点"
+        if mode != "pro_rata":
+            counted = floor_exact(mv, self.threshold, 0.01, sign, ceil=(mode == "started_points"))
+            said += f"（{'按满 1 个百分点' if mode == 'full_points' else '不足 1 个百分点按 1 个'}计，计 {fmt_num(counted)} 个）"
+            pp = counted
         score = max(self.points - pp * self.per_point, self.floor)
-        return Outcome(score, f"{m.label} {fig.display}，{side} {lim} {fmt_num(pp)} 个百分点", "deducted", (fig,))
+        return Outcome(score, self._say(fig, said), "deducted", (fig,))
 
 
 class StepDeduction(_MeasureRule):
@@ -201,18 +400,19 @@ class StepDeduction(_MeasureRule):
     family = "step_deduction"
 
     def evaluate(self, vals):
-        v, fig, early = self._measure(vals)
+        mv, early = self._measure(vals)
         if early:
             return early
-        m = self.measure
-        gap = (self.target - v) if self.direction == "below" else (v - self.target)
-        if gap <= EPS:
-            return Outcome(self.points, f"{m.label} {fig.display}，达到 {fmt_pct_short(self.target)}", "met", (fig,))
-        steps = math.inf if math.isinf(gap) else math.floor(gap / self.step + EPS)
+        fig = self._figure(vals, mv, (self.target,))
+        sign = -1 if self.direction == "below" else 1
+        if sign * cmp_exact(mv, self.target) <= 0:
+            return Outcome(self.points, self._say(fig, f"，达到 {fmt_pct_short(self.target)}"), "met", (fig,))
+        steps = floor_exact(mv, self.target, self.step, sign)
         score = max(self.points - steps * self.deduction, self.floor)
         word = "低于" if self.direction == "below" else "高于"
-        return Outcome(score, f"{m.label} {fig.display}，{word}目标 {fmt_pct_short(self.target)}，"
-                              f"每满 {fmt_pct_short(self.step)} 为一档，计 {steps if not math.isinf(steps) else '∞'} 档",
+        shown = "∞" if math.isinf(steps) else fmt_num(steps)
+        return Outcome(score, self._say(fig, f"，{word}目标 {fmt_pct_short(self.target)}，"
+                                             f"每满 {fmt_pct_short(self.step)} 为一档，计 {shown} 档"),
                        f"steps:{steps}", (fig,))
 
 
@@ -229,14 +429,14 @@ class PerItemPenalty(Rule):
 
 
 class Checklist(Rule):
-    """Items each worth some points; each judged 是/否 or given fractional points."""
+    """Items each worth some points; each judged 是/否 or given fractional points (each rounded as stated)."""
     __slots__ = ("items",)  # tuple of (input_id, points, label)
     family = "checklist"
 
     def evaluate(self, vals):
         total, short = 0.0, []
         for k, (i, pts, label) in enumerate(self.items, 1):
-            got = vals[i]
+            got = self._round(vals[i])
             total += got
             if got < pts - EPS:
                 short.append(f"第{k}项“{label}”" + ("未满足" if got <= EPS else f"得 {fmt_num(got)}/{fmt_num(pts)} 分"))
@@ -265,36 +465,58 @@ class Manual(Rule):
         return Outcome(v, f"{self.label}评定 {fmt_num(v)} 分（满分 {fmt_num(self.points)} 分）", "judged")
 
 
+CAPPING = ("each_quarter", "indicator")
+
+
+def _below(v: float, edge: float) -> bool:
+    if abs(v - edge) > 1e-9:
+        return v < edge
+    return exact(v) < exact(edge)
+
+
 class QuarterlyProgress(Rule):
-    """Σ min(进度/序时进度, cap) × points per quarter + average of those ratios × average_points."""
-    __slots__ = ("quarters", "average_points", "cap", "labels")  # quarters: tuple of (input, schedule, points)
+    """Σ 进度/序时进度 × points per quarter + average of those ratios × average_points.
+
+    ``capping`` declares how progress ahead of schedule counts: each_quarter (every ratio capped at ``cap`` in
+    both terms: ahead in one quarter does not make up for behind in another) or indicator (ratios as they are,
+    the indicator capped at its weight)."""
+    __slots__ = ("quarters", "average_points", "cap", "labels", "capping")  # quarters: (input, schedule, points)
     family = "quarterly_progress"
 
     def evaluate(self, vals):
         total, ratios, behind, figs = 0.0, [], [], []
+        each = getattr(self, "capping", "each_quarter") == "each_quarter"
         for (i, sched, pts), label in zip(self.quarters, self.labels):
             v = vals[i]
-            r = min(v / sched, self.cap)
+            r = v / sched
+            if each:
+                r = min(r, self.cap)
             ratios.append(r)
             total += r * pts
             figs.append(Figure(i, label, v, True))
-            if v < sched - EPS:
+            if _below(v, sched):
                 behind.append(f"{label} {fmt_pct(v)}，低于序时进度 {fmt_pct_short(sched)}")
         avg = sum(ratios) / len(ratios)
         total += avg * self.average_points
+        how = "各季度按不超过序时进度计" if each else "各季度按实际进度计，本指标以满分为限"
         figs.append(Figure("average_execution", "全年平均执行率", avg, True))
         if not behind:
-            return Outcome(total, "各季度支出进度均达到序时进度", "on_schedule", tuple(figs))
-        return Outcome(total, "；".join(behind) + f"（全年平均执行率 {fmt_pct(avg)}）", "behind", tuple(figs))
+            return Outcome(total, f"各季度支出进度均达到序时进度（{how}）", "on_schedule", tuple(figs))
+        return Outcome(total, "；".join(behind) + f"（全年平均执行率 {fmt_pct(avg)}，{how}）", "behind", tuple(figs))
 
 
 class Composite(Rule):
-    """Sum of parts, each a rule with its own points."""
+    """Sum of parts, each a rule with its own points; each part rounded as its reason states it."""
     __slots__ = ("parts",)  # tuple of (name, Rule)
     family = "composite"
 
     def evaluate(self, vals):
-        outs = tuple(PartOutcome(name, r.points, r.evaluate(vals)) for name, r in self.parts)
+        outs = []
+        for name, r in self.parts:
+            o = r.evaluate(vals)
+            o.score = self._round(min(max(o.score, 0.0), r.points))
+            outs.append(PartOutcome(name, r.points, o))
+        outs = tuple(outs)
         score = sum(p.outcome.score for p in outs)
         figs = tuple(f for p in outs for f in p.outcome.figures)
         phrase = "；".join(p.outcome.phrase for p in outs)

@@ -6,6 +6,7 @@ is added. See ``docs/indicator-system.md`` for the format.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -17,12 +18,13 @@ from pathlib import Path
 from . import rules as R
 from .errors import SystemFileError, UnknownYear
 from .inputs import KINDS, InputSpec
-from .numbers import ROUNDING_MODES, Interval, check_partition, fmt_num, parse_interval
+from .numbers import ROUNDING_MODES, Interval, check_partition, fmt_num, parse_interval, round_to
 from .schema import Node, list_of, non_negative, one_of, positive
 
 PACKAGE_SYSTEMS = Path(__file__).parent / "systems"
 DEFAULT_REGION = "shenzhen"
 ZERO_POLICIES = ("full", "zero", "error")
+COMPARE_MODES = ("exact", "as_printed")
 _FUNC_RE = re.compile(r"^PERF_[A-Z0-9_]+$")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Excel defined names: start with a letter (any script) or underscore; letters, digits, _ and . after;
@@ -112,6 +114,7 @@ class System:
     goal_table: GoalTable | None
     checks: tuple = ()
     path: str = ""
+    compare: str = "exact"
     by_id: dict[str, Indicator] = field(default_factory=dict)
     by_function: dict[str, Indicator] = field(default_factory=dict)
 
@@ -233,6 +236,12 @@ class _Builder:
         mode = rn.take("mode", str, check=one_of(*ROUNDING_MODES))
         digits = rn.take("digits", int, check=lambda d: None if 0 <= d <= 6 else "应在 0–6 之间")
         rn.done()
+        self.rounder = functools.partial(round_to, digits=digits, mode=mode)
+        # How a measure meets a printed threshold: exact (the decimal value itself) or as_printed (the value
+        # rounded half up to the digits the table prints, e.g. 2 decimals of a percentage).
+        self.compare = s.take("compare", str, default="exact", check=one_of(*COMPARE_MODES))
+        self.printed_digits = s.take("printed_digits", int, default=2,
+                                     check=lambda d: None if 0 <= d <= 6 else "应在 0–6 之间")
         s.done()
 
         grades = self.grades(r, total)
@@ -249,7 +258,7 @@ class _Builder:
         r.done()
         self.check_choice_inputs()
         return System(sid, name, title, region, year, source, total, mode, digits, grades, level1, level2,
-                      indicators, self.inputs, self.measures, goal, tuple(checks), self.file)
+                      indicators, self.inputs, self.measures, goal, tuple(checks), self.file, compare=self.compare)
 
     def grades(self, r, total):
         out = []
@@ -324,6 +333,9 @@ class _Builder:
             label = n.take("label", str)
             percent = n.take("percent", bool, default=True)
             dmin = n.take("min", float, default=-math.inf if "change" in n.data else 0.0)  # a change may be negative
+            dmax = n.take("max", float, default=None)
+            if dmax is not None and dmax <= dmin:
+                n.fail("max", f"上限 {fmt_num(dmax)} 应大于下限 {fmt_num(dmin)}")
             if "change" in n.data:
                 c = n.child("change")
                 cur = self.check_input(c, "current", c.take("current", str), ("amount", "count", "rate"))
@@ -338,8 +350,17 @@ class _Builder:
                 den = self.terms(n, "denominator", required=False)
                 if not den and len(num) != 1:
                     n.fail("denominator", "没有分母时，分子只能是一个输入项（直接取该输入值）")
+            # A declared reading: inputs taken out of the numerator, with the document that says so.
+            exclude = [self.check_input(n, "exclude", i, ("amount", "count", "rate"))
+                       for i in n.take("exclude", list, default=[], check=list_of(str))]
+            basis = n.take("basis", str, default="")
+            if exclude and not basis:
+                n.fail("basis", "exclude 须同时写明依据 basis（文件名称和文号），以便在扣分理由中说明")
+            num = list(num) + [(i, -1) for i in exclude]
             n.done()
-            out[mid] = R.Measure(mid, label, num, den, percent, dmin)
+            names = {i: self.inputs[i].name for i, _ in list(num) + list(den)}
+            out[mid] = R.Measure(mid, label, num, den, percent, dmin, dmax, exclude, basis, names,
+                                 self.printed_digits if self.compare == "as_printed" else None)
         return out
 
     def terms(self, n, key, required=True):
@@ -455,6 +476,7 @@ class _Builder:
             n.fail("points", f"规则分值 {fmt_num(declared)} 与所属指标（或组成部分）分值 {fmt_num(points)} 不一致")
         obj = R.FAMILIES[fam].__new__(R.FAMILIES[fam])
         obj.points = points
+        obj.rounder = self.rounder
         getattr(self, f"rule_{fam}")(n, obj)
         n.done()
         obj.inputs = tuple(dict.fromkeys(_rule_inputs(obj)))
@@ -499,6 +521,7 @@ class _Builder:
         obj.per_point = n.take("per_point", float, check=positive)
         obj.direction = n.take("direction", str, default="above", check=one_of("above", "below"))
         obj.floor = self.floor(n, obj)
+        obj.count_points = n.take("count_points", str, default="pro_rata", check=one_of(*R.COUNT_POINTS))
 
     def rule_step_deduction(self, n, obj):
         self._measure_common(n, obj)
@@ -571,6 +594,7 @@ class _Builder:
         obj.quarters, obj.labels = tuple(qs), tuple(labels)
         obj.average_points = n.take("average_points", float, check=non_negative)
         obj.cap = n.take("cap", float, default=1.0, check=positive)
+        obj.capping = n.take("capping", str, default="each_quarter", check=one_of(*R.CAPPING))
         s = sum(p for _, _, p in qs) * obj.cap + obj.average_points * obj.cap
         if not qs or abs(s - obj.points) > WEIGHT_TOL:
             n.fail("quarters", f"各季度分值与平均分值合计（乘以上限 cap）为 {fmt_num(s)}，应等于分值 {fmt_num(obj.points)}")
