@@ -20,11 +20,13 @@ SYSTEM_FILE = PACKAGE_SYSTEMS / "shenzhen" / "2020.toml"
 
 
 def packaged_systems():
+    """Every packaged system, and the second (test) region's, which has step and percentage thresholds."""
     out = []
     for region_dir in sorted(p for p in PACKAGE_SYSTEMS.iterdir() if p.is_dir()):
         for year in available_years(region_dir.name):
             out.append(load_system(year, region=region_dir.name))
-    return out
+    test_region = Path(__file__).parent / "data" / "systems" / "testprovince"
+    return out + [load_system_file(p) for p in sorted(test_region.glob("*.toml"))]
 
 
 def F(x: float) -> Fraction:

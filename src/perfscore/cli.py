@@ -47,6 +47,8 @@ def command(name, help, example):
 
 def _system_args(p, year_help="指标体系年度（默认：案例文件中的年度；无案例时为最新年度）"):
     p.add_argument("--year", type=int, metavar="年度", help=year_help)
+    p.add_argument("--region", metavar="地区", default=None,
+                   help="指标体系的地区（perfscore rules list 列出现有地区；默认：案例文件中的地区，否则 shenzhen）")
     p.add_argument("--system", metavar="路径", help="使用包外的指标体系文件（TOML），例如本地区自行维护的评分表")
 
 
@@ -68,8 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------------------------------ commands
 def _load_for(args, case=None):
     from .system import load_system
+    from .system import DEFAULT_REGION
     year = args.year if args.year is not None else (case.year if case else None)
-    return load_system(year, path=args.system)
+    region = args.region or getattr(case, "region", None) or DEFAULT_REGION
+    return load_system(year, path=args.system, region=region)
 
 
 def _score_and_print(case, system, as_json, out):
@@ -210,7 +214,7 @@ def cmd_template(args, out):
     else:
         if args.year is None:
             raise_usage("请用 --year 指定规则年度，例如 --year 2020")
-        system = require_exact_year(args.year)
+        system = require_exact_year(args.year, region=args.region or "shenzhen")
     path = _workbook_out(args, system, f"部门整体支出绩效评分表_{system.year}.xlsm")
     write_workbook(build_workbook(system, case, password=args.password), path, force=args.force)
     out.write(f"已生成 {path}（{system.name} {system.year} 年版{'，已填入 ' + case.department if case else '，空白模板'}）\n")
@@ -227,6 +231,7 @@ def raise_usage(msg):
 
 cmd_template.configure = lambda p: (
     p.add_argument("--year", type=int, metavar="年度", help="规则年度（必须有该年度的指标体系文件）"),
+    p.add_argument("--region", metavar="地区", help="指标体系的地区（默认 shenzhen；perfscore rules list 列出现有地区）"),
     p.add_argument("--system", metavar="路径", help="使用包外的指标体系文件（TOML）"),
     p.add_argument("-o", "--output", metavar="路径", help="输出文件（.xlsm），默认 部门整体支出绩效评分表_<年度>.xlsm"),
     p.add_argument("--case", metavar="案例文件", help="把案例文件中的数据填入工作簿"),
@@ -325,9 +330,13 @@ command("collect", "汇总大量填好的工作簿：逐一重新计分和检查
 
 def cmd_rules(args, out):
     from .annual import diff_systems
-    from .system import available_years
+    from .system import available_regions, available_years, load_system
     if args.action == "list":
-        out.write("现有指标体系年度：" + "、".join(map(str, available_years())) + "\n")
+        out.write("现有指标体系（地区：年度，每个年度的文件适用到该地区下一个年度的文件为止）：\n")
+        for region in available_regions():
+            years = available_years(region)
+            names = {load_system(y, region=region).region for y in years}
+            out.write(f"  {region}（{'、'.join(sorted(names))}）：{'、'.join(map(str, years))}\n")
         return EXIT_OK
     if len(args.years) != 2:
         raise_usage("rules diff 需要两个年度（或两个 .toml 文件），例如 perfscore rules diff 2020 2021")

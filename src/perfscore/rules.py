@@ -296,10 +296,10 @@ class _MeasureRule(Rule):
         except ZeroDenominator:
             policy = self.zero_denominator
             if policy == "full":
-                return None, Outcome(self.points, f"{m.label}分母为 0（本年度未发生），按不适用计满分",
+                return None, Outcome(self.points, f"{m.label}的分子和分母均为 0，按不适用计满分",
                                      "zero_denominator:full")
             if policy == "zero":
-                return None, Outcome(0.0, f"{m.label}分母为 0，按规定计 0 分", "zero_denominator:zero")
+                return None, Outcome(0.0, f"{m.label}的分子和分母均为 0，按规定计 0 分", "zero_denominator:zero")
             raise
 
     def _figure(self, vals, mv, edges=()):

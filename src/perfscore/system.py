@@ -115,6 +115,7 @@ class System:
     checks: tuple = ()
     path: str = ""
     compare: str = "exact"
+    key: str = ""           # the region's key: the folder its file lies in (shenzhen); how workbooks name it
     by_id: dict[str, Indicator] = field(default_factory=dict)
     by_function: dict[str, Indicator] = field(default_factory=dict)
 
@@ -142,7 +143,9 @@ def load_system_file(path) -> System:
         raise SystemFileError(path, None, "文件不是 UTF-8 编码：请用 UTF-8 保存") from None
     except tomllib.TOMLDecodeError as exc:
         raise SystemFileError(path, None, f"TOML 语法错误：{exc}") from None
-    return _Builder(data, str(path)).build()
+    system = _Builder(data, str(path)).build()
+    system.key = path.resolve().parent.name
+    return system
 
 
 @lru_cache(maxsize=None)
@@ -154,25 +157,42 @@ def _load(path: Path) -> System:
     return _cached(str(path), path.stat().st_mtime)
 
 
-def _year_files(region: str, root) -> dict[int, Path]:
-    """year -> file. Without ``root``: the package's systems, overridden by those in $PERFSCORE_SYSTEMS
-    (a directory laid out the same way, <region>/<year>.toml) — how a region's IT deploys its own tables to the
-    PCs so that the workbook functions, which only know the rules year, find them."""
+def system_roots(root=None) -> list[Path]:
+    """Where indicator systems live: the package's own, then each folder in $PERFSCORE_SYSTEMS (separated by
+    os.pathsep), every one laid out <region>/<year>.toml — how a region's IT deploys its tables to the PCs.
+    A later root's file replaces an earlier one of the same region and year."""
     if root is not None:
-        roots = [Path(root)]
-    else:
-        env = os.environ.get("PERFSCORE_SYSTEMS")
-        roots = [PACKAGE_SYSTEMS] + ([Path(env)] if env else [])
+        return [Path(root)]
+    env = os.environ.get("PERFSCORE_SYSTEMS", "")
+    return [PACKAGE_SYSTEMS] + [Path(p) for p in env.split(os.pathsep) if p.strip()]
+
+
+def _year_files(region: str, root) -> dict[int, Path]:
+    """year -> file of one region (the folder name is the region's key, e.g. shenzhen)."""
     files = {}
-    for r in roots:
+    for r in system_roots(root):
         d = r / region
         if d.is_dir():
             files.update({int(p.stem): p for p in d.glob("*.toml") if p.stem.isdigit()})
     return files
 
 
+def available_regions(root=None) -> list[str]:
+    """Every region key that has at least one year's file, in any root."""
+    out = set()
+    for r in system_roots(root):
+        if r.is_dir():
+            out.update(d.name for d in r.iterdir() if d.is_dir() and not d.name.startswith(".")
+                       and any(p.stem.isdigit() for p in d.glob("*.toml")))
+    return sorted(out)
+
+
 def available_years(region: str = DEFAULT_REGION, root=None) -> list[int]:
     return sorted(_year_files(region, root))
+
+
+def _regions_text(root=None) -> str:
+    return "；".join(f"{r}（{'、'.join(map(str, available_years(r, root)))}）" for r in available_regions(root)) or "（无）"
 
 
 def load_system(year: int | None = None, *, path=None, region: str = DEFAULT_REGION, root=None) -> System:
@@ -187,13 +207,14 @@ def load_system(year: int | None = None, *, path=None, region: str = DEFAULT_REG
         return system
     files = _year_files(region, root)
     if not files:
-        raise UnknownYear(f"没有找到地区 {region!r} 的指标体系文件")
+        raise UnknownYear(f"没有找到地区 {region!r} 的指标体系文件：现有地区与年度为 {_regions_text(root)}；"
+                          f"本地区的文件请放在环境变量 PERFSCORE_SYSTEMS 指向的目录下的 {region}/<年度>.toml")
     years = sorted(files)
     if year is None:
         year = years[-1]
     usable = [y for y in years if y <= year]
     if not usable:
-        raise UnknownYear(f"没有适用于 {year} 年度的指标体系：现有年度为 {'、'.join(map(str, years))}；"
+        raise UnknownYear(f"地区 {region} 没有适用于 {year} 年度的指标体系：现有年度为 {'、'.join(map(str, years))}；"
                           f"请用 --year 选择其中之一，或用 --system 指定指标体系文件")
     return _load(files[usable[-1]])
 
@@ -203,8 +224,9 @@ def require_exact_year(year: int, region: str = DEFAULT_REGION, root=None) -> Sy
     files = _year_files(region, root)
     if year not in files:
         where = Path(root or PACKAGE_SYSTEMS) / region
-        raise UnknownYear(f"没有 {year} 年度的指标体系文件：现有年度为 {'、'.join(map(str, sorted(files))) or '（无）'}。"
-                          f"新增年度请在 {where} 下添加 {year}.toml（或放在环境变量 PERFSCORE_SYSTEMS 指向的目录中）")
+        raise UnknownYear(f"地区 {region} 没有 {year} 年度的指标体系文件：现有年度为 "
+                          f"{'、'.join(map(str, sorted(files))) or '（无）'}。新增年度请在 {where} 下添加 {year}.toml"
+                          f"（或放在环境变量 PERFSCORE_SYSTEMS 指向的目录下的 {region}/ 中）")
     return _load(files[year])
 
 
@@ -272,6 +294,18 @@ class _Builder:
             self.err("grades", f"评分等级区间应无缝覆盖 0 到 {fmt_num(total)} 分：{problem}")
         return tuple(out)
 
+    def fraction(self, node, key, check=None):
+        """A threshold written as a fraction (0.1) or, as the printed table writes it, a percentage ("10%")."""
+        v = node.data.get(key)
+        if isinstance(v, str):
+            from .numbers import ParseError, text_to_decimal
+            try:
+                d, pct = text_to_decimal(v)
+            except ParseError:
+                node.fail(key, f"应为数字或百分数（如 0.1 或 \"10%\"），实际为 {v!r}")
+            node.data[key] = float(d / 100) if pct else float(d)
+        return node.take(key, float, check=check)
+
     def interval(self, node, key):
         text = node.take(key, str)
         try:
@@ -301,7 +335,8 @@ class _Builder:
             if lo is not None and hi is not None and lo > hi:
                 n.fail("min", f"下限 {lo} 大于上限 {hi}")
             spec = InputSpec(iid, name, kind, unit, lo, hi, help=n.take("help", str, default=""),
-                             standing=n.take("standing", bool, default=False))
+                             standing=n.take("standing", bool, default=False),
+                             carry_from=n.take("carry_from", str, default=None, check=_id_check))
             if "default" in n.data:
                 raw_default = n.take("default", (str, int, float, bool))
                 try:
@@ -517,7 +552,7 @@ class _Builder:
 
     def rule_linear_deduction(self, n, obj):
         self._measure_common(n, obj)
-        obj.threshold = n.take("threshold", float)
+        obj.threshold = self.fraction(n, "threshold")
         obj.per_point = n.take("per_point", float, check=positive)
         obj.direction = n.take("direction", str, default="above", check=one_of("above", "below"))
         obj.floor = self.floor(n, obj)
@@ -525,8 +560,8 @@ class _Builder:
 
     def rule_step_deduction(self, n, obj):
         self._measure_common(n, obj)
-        obj.target = n.take("target", float)
-        obj.step = n.take("step", float, check=positive)
+        obj.target = self.fraction(n, "target")
+        obj.step = self.fraction(n, "step", check=positive)
         obj.deduction = n.take("deduction", float, check=positive)
         obj.direction = n.take("direction", str, default="below", check=one_of("above", "below"))
         obj.floor = self.floor(n, obj)
@@ -642,6 +677,10 @@ def _rule_inputs(rule) -> list[str]:
     if isinstance(rule, R.QuarterlyProgress):
         return [i for i, _, _ in rule.quarters]
     return [rule.input]
+
+
+def _id_check(v):
+    return None if _ID_RE.match(v) else "应为上一年度指标体系中某个输入项的 id（小写英文字母、数字和下划线）"
 
 
 def _unique(b, key, ids):
