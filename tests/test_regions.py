@@ -1,4 +1,5 @@
 """Regions side by side (issue 9): any region's indicator system, as data alone, found by region and year."""
+import re
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,56 @@ def test_zero_over_zero_names_the_key_for_it():
     s = load_system_file(TP2018)
     r = score_case(s, {"adjusted": 0, "initial_budget": 0}).by_id("budget_adjustment")
     assert r.score is None and "zero_denominator" in r.error_detail and len(r.error) <= 80
+
+
+TP_CASE = ('schema = 1\n[case]\ntitle = "测试报告"\ndepartment = "测试局"\nyear = 2018\n'
+           '[inputs]\nadjusted = 12.5\ninitial_budget = 100\nstaff_in = 10\nstaff_seconded = 1\nquota = 10\n'
+           'plan_quality = 13\nspent = 90\nfinal_budget = 100\nprocured = 0.9\nprocurement_plan = 1\n'
+           'process_score = 12.5\noutput_score = 18\neffect_score = 19\n')
+
+
+@pytest.fixture
+def tp_workbook(two_regions, tmp_path):
+    case = tmp_path / "tp.toml"
+    case.write_text(TP_CASE, "utf-8")
+    path = tmp_path / "测试局2018.xlsm"
+    assert main(["template", "--system", str(TP2018), "--case", str(case), "-o", str(path)]) == 0
+    return path
+
+
+def test_another_regions_workbook_carries_its_own_wrappers(tp_workbook):
+    from oletools.olevba import VBA_Parser
+
+    from perfscore.xlwings_bridge import generate_udf_module
+    parser = VBA_Parser(str(tp_workbook))
+    try:
+        got = {stream.split("/")[-1]: code for _, stream, _, code in parser.extract_macros()}
+    finally:
+        parser.close()
+    expected = generate_udf_module(tp_workbook.name, [load_system_file(TP2018)])
+    functions = re.compile(r"^Function (PERF_\w+\([^)]*\))", re.M)
+    assert functions.findall(got["xlwings_udfs"]) == functions.findall(expected)
+    assert "Function PERF_STAFF_CONTROL(staff_in, staff_seconded, quota, Optional year, Optional region)" in expected
+    assert "PERF_TP_ADJUSTMENT" in got["xlwings_udfs"] and "PERF_PROCUREMENT" not in got["xlwings_udfs"]
+
+
+def test_formula_engine_reproduces_another_regions_workbook(tp_workbook):
+    import openpyxl
+
+    from perfscore.formula_engine import evaluate
+    got = evaluate(tp_workbook)
+    wb = openpyxl.load_workbook(tp_workbook, data_only=True)
+    ws = wb["评分表"]
+    scores = {ws.cell(r, 3).value: got[("评分表", f"G{r}")] for r in range(4, 12)}
+    # 12.5% → 8 − 2.5×0.5; 110% → 4; 90% → 2 steps; 90% procurement → half of 8
+    assert scores == {"预算调整": 6.75, "人员控制率": 4, "预算编制质量": 13, "预算执行率": 6, "政府采购完成率": 4,
+                      "过程管理": 12.5, "产出": 18, "效果": 19}
+    assert got[("评分表", "G12")] == pytest.approx(83.25) and got[("评分表", "G13")] == "良"
+    for (sheet, coord), v in got.items():  # every formula cell shows what the engine cached
+        if sheet not in wb.sheetnames:
+            continue
+        cached = wb[sheet][coord].value
+        if isinstance(v, float):
+            assert cached == pytest.approx(v), (sheet, coord)
+        elif v is not None:
+            assert cached == v, (sheet, coord)

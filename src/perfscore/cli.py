@@ -244,9 +244,10 @@ command("template", "按某年度的指标体系生成含宏的评分工作簿�
 def cmd_macros(args, out):
     from pathlib import Path
 
+    from .system import load_system_file
     from .xlwings_bridge import generate_udf_module
     target = Path(args.output) / "xlwings_udfs.bas"
-    text = generate_udf_module()
+    text = generate_udf_module(systems=[load_system_file(args.system)] if args.system else None)
     if target.exists() and not args.force:
         same = target.read_text("utf-8") == text
         out.write(f"{target} {'已是最新' if same else '已存在且内容不同：加 --force 覆盖'}\n")
@@ -265,6 +266,7 @@ def _atomic_write_text(path, text):
 
 cmd_macros.configure = lambda p: (
     p.add_argument("-o", "--output", metavar="目录", default="macros", help="输出目录（默认 macros）"),
+    p.add_argument("--system", metavar="路径", help="为这个指标体系文件的函数生成（默认：包内深圳各年度的指标体系）"),
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
 command("macros", "重新生成 VBA 模块 xlwings_udfs.bas（xlwings 的函数包装，指标体系变化后运行）",
         "perfscore macros -o macros --force")(cmd_macros)

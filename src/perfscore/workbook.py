@@ -19,7 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import udfs
 from .engine import MISSING, score_case
-from .layout import CONF_SHEET, HEADER_FIELDS, YEAR_NAME  # noqa: F401 (re-exported for callers)
+from .layout import CONF_SHEET, HEADER_FIELDS, REGION_NAME, YEAR_NAME  # noqa: F401 (re-exported for callers)
 from .numbers import fmt_num
 
 SONG, FANG, HEI = "宋体", "仿宋", "黑体"
@@ -36,6 +36,7 @@ NUMFMT = {"amount": "#,##0.00", "count": "0", "rate": "0.00%", "judgement": "0.0
 class Built:
     """The workbook plus what the engine computed for each formula cell (for cached values and tests)."""
     wb: Workbook
+    system: object = None                         # the indicator system it was built from
     cached: dict = field(default_factory=dict)    # (sheet title, coordinate) -> value
     formulas: dict = field(default_factory=dict)  # (sheet title, coordinate) -> formula text
 
@@ -125,7 +126,7 @@ def _protect(ws, password):
 class _Writer:
     def __init__(self, system, case, password):
         self.system, self.case, self.password = system, case, password
-        self.built = Built(Workbook())
+        self.built = Built(Workbook(), system)
         self.name_cell = {}  # defined name -> absolute reference
         raw = case.raw_values() if case else {}
         self.raw = raw
@@ -207,7 +208,12 @@ class _Writer:
         _merge(ws, row, 3, row, 4, s.year, center=True)
         _merge(ws, row, 5, row, 6, f"按《{s.name}》{s.year} 年版计分；由生成程序填写，请勿修改", name=FANG)
         self.define(YEAR_NAME, ws, row, 3)
-        row += 2
+        row += 1
+        _merge(ws, row, 1, row, 2, REGION_NAME, bold=True, center=True, fill=HEAD_FILL)
+        _merge(ws, row, 3, row, 4, s.key or "shenzhen", center=True)
+        _merge(ws, row, 5, row, 6, f"{s.region}的指标体系（地区代码）；由生成程序填写，请勿修改", name=FANG)
+        self.define(REGION_NAME, ws, row, 3)
+        row += 1
         self.input_header_row = row
         for col, text in enumerate(("序号", "输入项", "单位", "数值", "填写说明", "用于指标"), 1):
             _cell(ws, row, col, text, bold=True, center=True, fill=HEAD_FILL)
@@ -278,7 +284,7 @@ class _Writer:
         dv.add(coord)
 
     def _call(self, ind) -> str:
-        args = [self.system.inputs[i].name for i in ind.inputs] + [YEAR_NAME]
+        args = [self.system.inputs[i].name for i in ind.inputs] + [YEAR_NAME, REGION_NAME]
         return f"{ind.function}({','.join(args)})"
 
     def scores(self, ws):
@@ -318,7 +324,7 @@ class _Writer:
         self.formula(ws, row, 7, f"PERF_TOTAL(G{first}:G{last})", total, bold=True, center=True, fmt="0.00")
         _merge(ws, row + 1, 1, row + 1, 6, "评分等级", bold=True, center=True)
         grade = udfs.grade_by(s, total)
-        self.formula(ws, row + 1, 7, f"PERF_GRADE(G{row},{YEAR_NAME})", grade, bold=True, center=True)
+        self.formula(ws, row + 1, 7, f"PERF_GRADE(G{row},{YEAR_NAME},{REGION_NAME})", grade, bold=True, center=True)
         _fit_row(ws, row, [(total, 14)])
         _fit_row(ws, row + 1, [(grade, 14)])
         _merge(ws, row + 2, 1, row + 2, 6, "填表人", bold=True, center=True)
@@ -425,7 +431,7 @@ class _Writer:
             self.formula(ws, row, 7, f'IF(ISNUMBER(F{row}),E{row}-F{row},"—")',
                          ind.weight - score if r.error is None else "—", center=True, fmt="0.00")
             self.formula(ws, row, 8, f"PERF_RATE(F{row},E{row})", udfs.rate(score, ind.weight), center=True, fmt="0.00%")
-            args = ",".join([f'"{ind.function}"', YEAR_NAME] + [s.inputs[i].name for i in ind.inputs])
+            args = ",".join([f'"{ind.function}"', YEAR_NAME, REGION_NAME] + [s.inputs[i].name for i in ind.inputs])
             self.formula(ws, row, 9, f"PERF_REASON({args})", r.reason, name=FANG, size=9)
             _fit_row(ws, row, [(ind.name, 22), (r.reason, 70)], size=9)
             row += 1
@@ -485,7 +491,8 @@ def write_workbook(built: Built, path, *, force: bool = False) -> Path:
 
     path = check_output(path, ".xlsm", force, "含宏的工作簿")
     wb = built.wb
-    modules = xlwings_modules() + [parse_module_file(generate_udf_module(path.name), "xlwings_udfs.bas")]
+    # the wrappers of exactly the functions this workbook's system defines, with its own arguments
+    modules = xlwings_modules() + [parse_module_file(generate_udf_module(path.name, [built.system]), "xlwings_udfs.bas")]
     vba_bin = build_vba_project(modules + document_modules(wb))
     with atomic_output(path) as tmp:
         save_xlsm(wb, tmp, vba_bin)
