@@ -363,6 +363,26 @@ command("carry-forward", "生成新年度工作簿，并从上年工作簿带入
         "perfscore carry-forward 某单位2020.xlsm --year 2021 -o 某单位2021.xlsm")(cmd_carry_forward)
 
 
+def cmd_report(args, out):
+    from .docx_report import write_report
+    for p in write_report(args.source, args.output, force=args.force, pdf=args.pdf, outline_path=args.outline,
+                          year=args.year, system_path=args.system):
+        out.write(f"已写入 {p}\n")
+    return EXIT_OK
+
+
+cmd_report.configure = lambda p: (
+    p.add_argument("source", metavar="来源", help="案例文件（.toml）或填好的评分工作簿（.xlsm/.xlsx）"),
+    p.add_argument("-o", "--output", metavar="路径", required=True, help="报告草稿（.docx）"),
+    p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF（与 .docx 同名）"),
+    p.add_argument("--outline", metavar="路径", help="报告提纲文件（默认：指标体系文件旁的 <年度>.report.toml）"),
+    _system_args(p),
+    p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
+command("report", "起草部门整体支出绩效自评报告（Word，党政机关公文格式）：每个得分、得分率、比率都由引擎按来源重新计算，"
+        "只有本部门才能写的段落照录来源或留出“待填写”",
+        "perfscore report 某单位2020.xlsm -o 自评报告.docx --pdf")(cmd_report)
+
+
 # ------------------------------------------------------------------------------------------ entry point
 def main(argv=None, out=None) -> int:
     from .errors import PerfscoreError
