@@ -46,6 +46,10 @@ CHAR_SQUEEZE_TWIPS = -5
 DIGITS_ZH = "零一二三四五六七八九十"
 
 
+class Unscorable(PerfscoreError):
+    """Some indicator cannot be scored: the draft would lack its numbers (exit code 1, like `score`)."""
+
+
 @dataclass
 class Source:
     path: str
@@ -555,7 +559,7 @@ GOAL_WIDTHS = (24, 34, 40, 32, 32, 31, 32)
 def build_report(src: Source, outline: Outline) -> DocxBuilder:
     if src.result.errors:
         names = "、".join(r.indicator.name for r in src.result.errors[:5])
-        raise PerfscoreError(f"有 {len(src.result.errors)} 项指标无法计分（{names}）：报告中的得分和总分无法给出。"
+        raise Unscorable(f"有 {len(src.result.errors)} 项指标无法计分（{names}）：报告中的得分和总分无法给出。"
                              f"请先补齐数据（perfscore score 或 perfscore check 会列出每项原因），再生成报告")
     outline.check_against(src.result.system)
     w = Writer(src, outline)
