@@ -336,3 +336,11 @@ def test_pdf_uses_only_installed_cjk_fonts(tmp_path):
     pngs = to_png(pdf, tmp_path, dpi=30)
     assert len(pngs) == len(pages)
     assert main(["report", str(REFERENCE_CASE), "-o", str(out), "--pdf"], out=io.StringIO()) == EXIT_USAGE
+
+
+def test_outline_doc_lists_every_template_and_narrative_key():
+    from perfscore.case import NARRATIVE_KEYS
+    from perfscore.outline import BLOCK_KINDS, SENTENCE_FIELDS
+    doc = (ROOT / "docs" / "report-outline.md").read_text("utf-8")
+    for k in list(SENTENCE_FIELDS) + list(BLOCK_KINDS) + list(NARRATIVE_KEYS):
+        assert f"`{k}`" in doc, k
