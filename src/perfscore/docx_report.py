@@ -442,7 +442,7 @@ class DocxBuilder:
             run.font.highlight_color = WD_COLOR_INDEX.YELLOW
         return p
 
-    def table(self, widths_mm, header_rows, rows, *, merges=(), bold_rows=()):
+    def table(self, widths_mm, header_rows, rows, *, merges=(), bold_rows=(), keep_rows=()):
         """A fixed-width bordered table; the first ``header_rows`` rows repeat on every page."""
         from docx.enum.table import WD_TABLE_ALIGNMENT
         from docx.oxml import OxmlElement
@@ -477,6 +477,10 @@ class DocxBuilder:
             # merging gathers the cells' paragraphs: the others are empty, keep the first cell's only
             for extra in m.paragraphs[1:]:
                 extra._p.getparent().remove(extra._p)
+        for i in keep_rows:  # e.g. the last indicator row with the total rows: not left alone on a page
+            for c in t.rows[i].cells:
+                for p in c.paragraphs:
+                    p.paragraph_format.keep_with_next = True
         from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT as V
         for row in t.rows:
             for c in row.cells:
@@ -647,7 +651,7 @@ def _score_table(b: DocxBuilder, w: Writer):
     rows.append(["评分等级", None, None, None, None, None, r.grade])
     rows.append(["填表人", None, None, None, None, None, w.base["preparer"]])
     merges += [(k, 0, k, 5) for k in range(end, end + 3)]
-    b.table(SCORE_WIDTHS, 2, rows, merges=merges, bold_rows=range(end, end + 3))
+    b.table(SCORE_WIDTHS, 2, rows, merges=merges, bold_rows=range(end, end + 3), keep_rows=range(end - 1, end + 2))
 
 
 def _goal_table(b: DocxBuilder, w: Writer):
