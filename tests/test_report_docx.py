@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Pt
 
 from perfscore import REFERENCE_CASE, load_case, load_system, score_case
 from perfscore.cli import EXIT_OK, EXIT_UNSCORABLE, EXIT_USAGE, demo_report_name, main
