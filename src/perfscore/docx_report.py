@@ -451,11 +451,7 @@ class DocxBuilder:
         t = self.doc.add_table(rows=len(rows), cols=len(widths_mm))
         t.style = self.doc.styles["Table Grid"]
         t.alignment = WD_TABLE_ALIGNMENT.CENTER
-        t.autofit = False
-        tblpr = t._tbl.tblPr
-        layout = OxmlElement("w:tblLayout")
-        layout.set(qn("w:type"), "fixed")
-        tblpr.append(layout)
+        t.autofit = False   # w:tblLayout fixed: the column widths hold
         for k, w in enumerate(widths_mm):
             t.columns[k].width = Mm(w)
         for i, row in enumerate(rows):
@@ -713,6 +709,9 @@ def write_report(source, output, *, force=False, pdf=False, outline_path=None, y
     pdf_path = output.with_suffix(".pdf")
     if pdf:
         check_output(pdf_path, ".pdf", force, "PDF")
+    if pdf:
+        from .render import soffice
+        soffice()   # before anything is written: say now that LibreOffice is missing
     src = src or load_source(source, year=year, system_path=system_path)
     outline = load_outline(outline_path or outline_path_for(src.result.system))
     built = build_report(src, outline)
