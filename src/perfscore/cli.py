@@ -145,13 +145,38 @@ def demo_outputs():
             (f"参考案例_{case.department}_{case.year}.xlsm", load_system(case.year), case)]
 
 
-def cmd_demo(args, out):
+def demo_report_name(case) -> str:
+    """The reference draft `perfscore demo` writes beside the workbooks."""
+    return f"参考案例_{case.department}_{case.year}_自评报告.docx"
+
+
+def _demo_write(target, write, force, out, suffix):
+    """Write one demo output; an existing file is replaced only with --force, else compared and left alone."""
     import os
     import tempfile
     from pathlib import Path
 
-    from .case import REFERENCE_CASE, load_case
     from .compare import diff_workbooks
+    if target.exists() and not force:
+        fd, tmp = tempfile.mkstemp(suffix=suffix, dir=target.parent)
+        os.close(fd)
+        os.unlink(tmp)
+        try:
+            write(tmp, False)
+            same = not diff_workbooks(target, tmp)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        out.write(f"  {target}：{'已是最新，未改动' if same else '已存在且与新生成的不同，未覆盖（确需覆盖请加 --force）'}\n")
+        return
+    write(target, force)
+    out.write(f"  已写入 {target}\n")
+
+
+def cmd_demo(args, out):
+    from pathlib import Path
+
+    from .case import REFERENCE_CASE, load_case
+    from .docx_report import write_report
     from .system import load_system
     from .workbook import build_workbook, write_workbook
     case = load_case(REFERENCE_CASE)
@@ -161,28 +186,18 @@ def cmd_demo(args, out):
     folder.mkdir(parents=True, exist_ok=True)
     out.write("\n工作簿：\n")
     for name, system, c in demo_outputs():
-        target = folder / name
         built = build_workbook(system, c)
-        if target.exists() and not args.force:
-            fd, tmp = tempfile.mkstemp(suffix=".xlsm", dir=folder)
-            os.close(fd)
-            os.unlink(tmp)
-            try:
-                write_workbook(built, tmp)
-                same = not diff_workbooks(target, tmp)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-            out.write(f"  {target}：{'已是最新，未改动' if same else '已存在且与新生成的不同，未覆盖（确需覆盖请加 --force）'}\n")
-            continue
-        write_workbook(built, target, force=args.force)
-        out.write(f"  已写入 {target}\n")
+        _demo_write(folder / name, lambda p, force: write_workbook(built, p, force=force), args.force, out, ".xlsm")
+    out.write("\n报告草稿（perfscore report 生成）：\n")
+    _demo_write(folder / demo_report_name(case), lambda p, force: write_report(REFERENCE_CASE, p, force=force),
+                args.force, out, ".docx")
     return EXIT_OK
 
 
 cmd_demo.configure = lambda p: (
     p.add_argument("-o", "--output", metavar="目录", default=DEMO_DIR, help="工作簿写入的目录（默认 workbook）"),
-    p.add_argument("--force", action="store_true", help="覆盖目录中已有的同名工作簿"))
-command("demo", "为参考案例（深圳市科技开发交流中心 2020 年度自评报告）计分、列出交叉核对结果，并在 workbook/ 下生成空白模板和已填好的参考工作簿",
+    p.add_argument("--force", action="store_true", help="覆盖目录中已有的同名工作簿和报告草稿"))
+command("demo", "为参考案例（深圳市科技开发交流中心 2020 年度自评报告）计分、列出交叉核对结果，并在 workbook/ 下生成空白模板、已填好的参考工作簿和自评报告草稿（.docx）",
         "perfscore demo")(cmd_demo)
 
 
@@ -372,6 +387,31 @@ cmd_carry_forward.configure = lambda p: (
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
 command("carry-forward", "生成新年度工作簿，并从上年工作簿带入部门名称、联系人、编制数等固定信息，本年数据留空",
         "perfscore carry-forward 某单位2020.xlsm --year 2021 -o 某单位2021.xlsm")(cmd_carry_forward)
+
+
+def cmd_report(args, out):
+    from .docx_report import Unscorable, write_report
+    try:
+        written = write_report(args.source, args.output, force=args.force, pdf=args.pdf, outline_path=args.outline,
+                               year=args.year, system_path=args.system)
+    except Unscorable as exc:
+        sys.stderr.write(f"perfscore：{exc}\n")
+        return EXIT_UNSCORABLE
+    for p in written:
+        out.write(f"已写入 {p}\n")
+    return EXIT_OK
+
+
+cmd_report.configure = lambda p: (
+    p.add_argument("source", metavar="来源", help="案例文件（.toml）或填好的评分工作簿（.xlsm/.xlsx）"),
+    p.add_argument("-o", "--output", metavar="路径", required=True, help="报告草稿（.docx）"),
+    p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF（与 .docx 同名）"),
+    p.add_argument("--outline", metavar="路径", help="报告提纲文件（默认：指标体系文件旁的 <年度>.report.toml）"),
+    _system_args(p),
+    p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
+command("report", "起草部门整体支出绩效自评报告（Word，党政机关公文格式）：每个得分、得分率、比率都由引擎按来源重新计算，"
+        "只有本部门才能写的段落照录来源或留出“待填写”",
+        "perfscore report 某单位2020.xlsm -o 自评报告.docx --pdf")(cmd_report)
 
 
 # ------------------------------------------------------------------------------------------ entry point
