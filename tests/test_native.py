@@ -229,7 +229,8 @@ def test_libreoffice_reference_case_pdf_and_one_edit(filled, tmp_path):
     assert v[("扣分说明", "I7")] == "政府采购执行率 106.06%，超过 100%，按规定得 0 分，扣 1 分"
 
 
-ROUNDING_PROBES = [1.955, 0.955, 2.675, 1.005, 0.285, 0.125, 4.445, 97.925, 0.995, 5.985, 1.0049999999999999]
+ROUNDING_PROBES = [1.955, 0.955, 2.675, 1.005, 0.285, 0.125, 4.445, 97.925, 0.995, 5.985, 1.0049999999999999,
+                   8.124999999999998, 4.574999999999999]
 
 
 @needs_lo
@@ -253,12 +254,11 @@ def test_round_half_up_in_libreoffice_and_formulas_matches_ours(tmp_path):
     ours = [_round(x, 2) for x in ROUNDING_PROBES]
     engine = [round_to(x, 2) for x in ROUNDING_PROBES]
     assert lo == ours == engine, (lo, ours, engine)
-    # `formulas` rounds the binary product x·100 (1.005·100 = 100.49999999999999 → 1.00), Excel and LibreOffice
-    # the decimal the cell shows (1.01): it differs exactly where that product falls below the half
-    import math
-    below = [math.floor(x * 100 + 0.5) < math.floor(float(repr(x * 100)[:8]) + 0.5) or x * 100 % 1 < 0.5 <= round(x * 100 % 1, 9)
-             for x in ROUNDING_PROBES]
-    assert [f != o for f, o in zip(fo, ours)] == below, (fo, ours)
+    # `formulas` rounds the exact binary product x·100 (1.005·100 = 100.49999999999999 → 1.00), Excel and
+    # LibreOffice correct it to 15 significant digits first (1.01)
+    from decimal import ROUND_HALF_UP, Decimal
+    binary = [float(Decimal(x * 100).quantize(0, rounding=ROUND_HALF_UP)) / 100 for x in ROUNDING_PROBES]
+    assert fo == binary, (fo, binary)
     assert fo[ROUNDING_PROBES.index(1.005)] == 1.0 and fo[ROUNDING_PROBES.index(0.285)] == 0.28
 
 

@@ -41,9 +41,9 @@ def test_real_windows_registration_with_docs(registered, name):
         assert a["name"].isascii() and a["name"].isidentifier()
     if name in INDICATOR_FUNCS:
         ind = SYSTEM.by_function[name]
-        assert [a["name"] for a in info["args"]] == list(ind.inputs) + ["year"]
+        assert [a["name"] for a in info["args"]] == list(ind.inputs) + ["year", "region"]
         optional = [a["name"] for a in info["args"] if "optional" in a]
-        assert optional == [i for i in ind.inputs if SYSTEM.inputs[i].default is not None] + ["year"]
+        assert optional == [i for i in ind.inputs if SYSTEM.inputs[i].default is not None] + ["year", "region"]
 
 
 def test_design_card_example_works_as_written():
@@ -157,8 +157,10 @@ def test_generated_wrapper_shape():
     text = generate_udf_module()
     assert text.startswith('Attribute VB_Name = "xlwings_udfs"\n')
     assert text.isascii()
-    assert "Function PERF_PROCUREMENT(procurement_budget, procurement_actual, Optional procurement_policy, Optional year)" in text
-    assert 'XLPy.CallUDF("perfscore.udfs", "PERF_PROCUREMENT", Array(procurement_budget, procurement_actual, procurement_policy, year), ThisWorkbook, Application.Caller)' in text
+    assert ("Function PERF_PROCUREMENT(procurement_budget, procurement_actual, Optional procurement_policy, Optional year, "
+            "Optional region)") in text
+    assert ('XLPy.CallUDF("perfscore.udfs", "PERF_PROCUREMENT", Array(procurement_budget, procurement_actual, '
+            'procurement_policy, year, region), ThisWorkbook, Application.Caller)') in text
     assert "Function PERF_TOTAL(ParamArray ranges())" in text
     assert "ActiveWorkbook" not in generate_udf_module("perfscore.xlsm").split("#Else")[0]
     assert "ActiveWorkbook" in generate_udf_module("perfscore.xlam")
@@ -167,7 +169,7 @@ def test_generated_wrapper_shape():
 def test_module_functions_keep_their_signatures():
     sig = inspect.signature(udfs.PERF_FINANCIAL_COMPLIANCE)
     assert list(sig.parameters) == ["adjustment_amount", "budget_scale", "fin_spending", "fin_accounting",
-                                    "fin_violation", "year"]
+                                    "fin_violation", "year", "region"]
     assert sig.parameters["fin_spending"].default is udfs.OMITTED
 
 
@@ -186,3 +188,46 @@ def test_systems_deployed_through_environment(tmp_path, monkeypatch):
         assert udfs.PERF_SATISFACTION(0.96, 2021.0) == 4 and udfs.PERF_SATISFACTION(0.96, 2020.0) == 6
     finally:
         udfs._system_for.cache_clear()
+
+
+# ------------------------------------------------------------------------------------------ regions (issue 9)
+TEST_SYSTEMS = ROOT / "tests" / "data" / "systems"
+
+
+def test_two_regions_same_function_name_in_one_session(monkeypatch):
+    """Each region's PERF_STAFF_CONTROL, with its own arguments, called as its own workbook's wrapper calls it."""
+    monkeypatch.setenv("PERFSCORE_SYSTEMS", str(TEST_SYSTEMS))
+    udfs._system_for.cache_clear()
+    try:
+        f = udfs.PERF_STAFF_CONTROL
+        # Shenzhen wrapper: (staff_actual, staff_quota, year, region)
+        assert f(20.0, 20.0, 2020.0, "shenzhen") == 1
+        assert f(21.0, 20.0, 2020.0, "shenzhen") == 0
+        # the test region's wrapper: (staff_in, staff_seconded, quota, year, region), one argument more
+        assert f(10.0, 1.0, 10.0, 2018.0, "testprovince") == 4    # 110%: (100%, 110%] in 2018
+        assert f(10.0, 1.0, 10.0, 2020.0, "testprovince") == 0    # 2020 moved the edge to 105%
+        assert f(10.0, 1.0, 10.0, 2021.0, "testprovince") == 0    # in force until the region's next file
+        # old Shenzhen workbooks (no region argument) and the omitted region still mean Shenzhen
+        assert f(20.0, 20.0, 2020.0) == 1 and f(20.0, 20.0) == 1
+        # a wrapper that does not match its system's arguments says so
+        assert "重新生成工作簿" in f(10.0, 10.0, 2020.0, "testprovince")
+        assert udfs.PERF_GRADE(85.0, 2020.0, "testprovince") == "良"
+        assert udfs.PERF_REASON("PERF_STAFF_CONTROL", 2018.0, "testprovince", 10.0, 1.0, 10.0).startswith("人员控制率 110.00%")
+    finally:
+        udfs._system_for.cache_clear()
+
+
+def test_wrappers_generated_from_the_workbooks_own_system():
+    from perfscore import load_system_file
+    tp = load_system_file(TEST_SYSTEMS / "testprovince" / "2018.toml")
+    text = generate_udf_module("某单位.xlsm", [tp])
+    names = set(re.findall(r"^Function (PERF_\w+)\(", text, re.M))
+    assert names == {i.function for i in tp.indicators} | set(OTHER_FUNCS)
+    assert "Function PERF_STAFF_CONTROL(staff_in, staff_seconded, quota, Optional year, Optional region)" in text
+
+
+def test_macros_command_for_a_system_file(tmp_path, capsys):
+    from perfscore.cli import main
+    assert main(["macros", "-o", str(tmp_path), "--system", str(TEST_SYSTEMS / "testprovince" / "2018.toml")]) == 0
+    text = (tmp_path / "xlwings_udfs.bas").read_text("utf-8")
+    assert "PERF_TP_ADJUSTMENT" in text and "PERF_PROCUREMENT" not in text

@@ -11,6 +11,19 @@ from .schema import Node
 PACKAGE_CASES = Path(__file__).parent / "cases"
 REFERENCE_CASE = PACKAGE_CASES / "shenzhen-2020-reference.toml"
 STATED_KINDS = ("score", "level1", "level2", "rate", "figure", "total", "grade")
+# [narrative]: passages only the department can write, quoted as they are by `perfscore report` (all optional)
+NARRATIVE_KEYS = {
+    "functions": "部门主要职能",
+    "annual_work": "年度总体工作和重点工作任务",
+    "goals": "主要履职目标",
+    "performance": "主要履职情况",
+    "funding": "预算资金使用情况",
+    "effects": "履职效果",
+    "experience": "预算绩效管理工作主要经验、做法",
+    "measures": "改进措施",
+    "plan": "后续工作计划",
+    "suggestions": "相关建议",
+}
 
 
 @dataclass(slots=True)
@@ -70,6 +83,7 @@ class Case:
     goal_rows: list[GoalRow] = field(default_factory=list)
     goals_expected: str = ""
     goals_actual: str = ""
+    narrative: dict[str, str] = field(default_factory=dict)
 
     def raw_values(self) -> dict:
         return {k: v.value for k, v in self.inputs.items()}
@@ -150,5 +164,15 @@ def load_case(path) -> Case:
                                           r.take("target", str), r.take("actual", str)))
             r.done()
         g.done()
+    n = root.child("narrative", default=None)
+    if n is not None:
+        for k in list(n.data):
+            if k not in NARRATIVE_KEYS:
+                n.fail(k, f"未知的键 {k!r}；[narrative] 允许的键：" +
+                       "、".join(f"{key}（{zh}）" for key, zh in NARRATIVE_KEYS.items()))
+            text = n.take(k, str).strip()
+            if text:
+                case.narrative[k] = text
+        n.done()
     root.done()
     return case

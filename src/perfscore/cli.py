@@ -47,6 +47,8 @@ def command(name, help, example):
 
 def _system_args(p, year_help="指标体系年度（默认：案例文件中的年度；无案例时为最新年度）"):
     p.add_argument("--year", type=int, metavar="年度", help=year_help)
+    p.add_argument("--region", metavar="地区", default=None,
+                   help="指标体系的地区（perfscore rules list 列出现有地区；默认：案例文件中的地区，否则 shenzhen）")
     p.add_argument("--system", metavar="路径", help="使用包外的指标体系文件（TOML），例如本地区自行维护的评分表")
 
 
@@ -68,8 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------------------------------ commands
 def _load_for(args, case=None):
     from .system import load_system
+    from .system import DEFAULT_REGION
     year = args.year if args.year is not None else (case.year if case else None)
-    return load_system(year, path=args.system)
+    region = args.region or getattr(case, "region", None) or DEFAULT_REGION
+    return load_system(year, path=args.system, region=region)
 
 
 def _score_and_print(case, system, as_json, out):
@@ -151,13 +155,38 @@ def demo_engine(name) -> str:
     return "excel" if str(name).endswith(".xlsx") else "python"
 
 
-def cmd_demo(args, out):
+def demo_report_name(case) -> str:
+    """The reference draft `perfscore demo` writes beside the workbooks."""
+    return f"参考案例_{case.department}_{case.year}_自评报告.docx"
+
+
+def _demo_write(target, write, force, out, suffix):
+    """Write one demo output; an existing file is replaced only with --force, else compared and left alone."""
     import os
     import tempfile
     from pathlib import Path
 
-    from .case import REFERENCE_CASE, load_case
     from .compare import diff_workbooks
+    if target.exists() and not force:
+        fd, tmp = tempfile.mkstemp(suffix=suffix, dir=target.parent)
+        os.close(fd)
+        os.unlink(tmp)
+        try:
+            write(tmp, False)
+            same = not diff_workbooks(target, tmp)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        out.write(f"  {target}：{'已是最新，未改动' if same else '已存在且与新生成的不同，未覆盖（确需覆盖请加 --force）'}\n")
+        return
+    write(target, force)
+    out.write(f"  已写入 {target}\n")
+
+
+def cmd_demo(args, out):
+    from pathlib import Path
+
+    from .case import REFERENCE_CASE, load_case
+    from .docx_report import write_report
     from .system import load_system
     from .workbook import build_workbook, write_workbook
     case = load_case(REFERENCE_CASE)
@@ -167,29 +196,20 @@ def cmd_demo(args, out):
     folder.mkdir(parents=True, exist_ok=True)
     out.write("\n工作簿：\n")
     for name, system, c in demo_outputs():
-        target = folder / name
         built = build_workbook(system, c, engine=demo_engine(name))
-        if target.exists() and not args.force:
-            fd, tmp = tempfile.mkstemp(suffix=target.suffix, dir=folder)
-            os.close(fd)
-            os.unlink(tmp)
-            try:
-                write_workbook(built, tmp)
-                same = not diff_workbooks(target, tmp)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-            out.write(f"  {target}：{'已是最新，未改动' if same else '已存在且与新生成的不同，未覆盖（确需覆盖请加 --force）'}\n")
-            continue
-        write_workbook(built, target, force=args.force)
-        out.write(f"  已写入 {target}\n")
+        _demo_write(folder / name, lambda p, force, built=built: write_workbook(built, p, force=force), args.force, out,
+                    Path(name).suffix)
+    out.write("\n报告草稿（perfscore report 生成）：\n")
+    _demo_write(folder / demo_report_name(case), lambda p, force: write_report(REFERENCE_CASE, p, force=force),
+                args.force, out, ".docx")
     return EXIT_OK
 
 
 cmd_demo.configure = lambda p: (
     p.add_argument("-o", "--output", metavar="目录", default=DEMO_DIR, help="工作簿写入的目录（默认 workbook）"),
-    p.add_argument("--force", action="store_true", help="覆盖目录中已有的同名工作簿"))
-command("demo", "为参考案例（深圳市科技开发交流中心 2020 年度自评报告）计分、列出交叉核对结果，并在 workbook/ 下生成空白模板和已填好的参考工作簿"
-        "（Python 函数版 .xlsm 和 Excel 公式版 .xlsx 各一套）",
+    p.add_argument("--force", action="store_true", help="覆盖目录中已有的同名工作簿和报告草稿"))
+command("demo", "为参考案例（深圳市科技开发交流中心 2020 年度自评报告）计分、列出交叉核对结果，并在 workbook/ 下生成空白模板、已填好的参考工作簿"
+        "（Python 函数版 .xlsm 和 Excel 公式版 .xlsx 各一套）和自评报告草稿（.docx）",
         "perfscore demo")(cmd_demo)
 
 
@@ -221,7 +241,7 @@ def cmd_template(args, out):
     else:
         if args.year is None:
             raise_usage("请用 --year 指定规则年度，例如 --year 2020")
-        system = require_exact_year(args.year)
+        system = require_exact_year(args.year, region=args.region or "shenzhen")
     native = args.engine == "excel"
     path = _workbook_out(args, system, f"部门整体支出绩效评分表_{system.year}{NATIVE_TAG + '.xlsx' if native else '.xlsm'}")
     write_workbook(build_workbook(system, case, password=args.password, engine=args.engine), path, force=args.force)
@@ -241,6 +261,7 @@ def raise_usage(msg):
 
 cmd_template.configure = lambda p: (
     p.add_argument("--year", type=int, metavar="年度", help="规则年度（必须有该年度的指标体系文件）"),
+    p.add_argument("--region", metavar="地区", help="指标体系的地区（默认 shenzhen；perfscore rules list 列出现有地区）"),
     p.add_argument("--system", metavar="路径", help="使用包外的指标体系文件（TOML）"),
     p.add_argument("--engine", choices=["python", "excel"], default="python",
                    help="python（默认）：PERF_ 函数版 .xlsm，需要 Python 和 xlwings；excel：Excel 公式版 .xlsx，"
@@ -258,9 +279,10 @@ command("template", "按某年度的指标体系生成评分工作簿：基础�
 def cmd_macros(args, out):
     from pathlib import Path
 
+    from .system import load_system_file
     from .xlwings_bridge import generate_udf_module
     target = Path(args.output) / "xlwings_udfs.bas"
-    text = generate_udf_module()
+    text = generate_udf_module(systems=[load_system_file(args.system)] if args.system else None)
     if target.exists() and not args.force:
         same = target.read_text("utf-8") == text
         out.write(f"{target} {'已是最新' if same else '已存在且内容不同：加 --force 覆盖'}\n")
@@ -279,6 +301,7 @@ def _atomic_write_text(path, text):
 
 cmd_macros.configure = lambda p: (
     p.add_argument("-o", "--output", metavar="目录", default="macros", help="输出目录（默认 macros）"),
+    p.add_argument("--system", metavar="路径", help="为这个指标体系文件的函数生成（默认：包内深圳各年度的指标体系）"),
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
 command("macros", "重新生成 VBA 模块 xlwings_udfs.bas（xlwings 的函数包装，指标体系变化后运行）",
         "perfscore macros -o macros --force")(cmd_macros)
@@ -344,9 +367,13 @@ command("collect", "汇总大量填好的工作簿：逐一重新计分和检查
 
 def cmd_rules(args, out):
     from .annual import diff_systems
-    from .system import available_years
+    from .system import available_regions, available_years, load_system
     if args.action == "list":
-        out.write("现有指标体系年度：" + "、".join(map(str, available_years())) + "\n")
+        out.write("现有指标体系（地区：年度，每个年度的文件适用到该地区下一个年度的文件为止）：\n")
+        for region in available_regions():
+            years = available_years(region)
+            names = {load_system(y, region=region).region for y in years}
+            out.write(f"  {region}（{'、'.join(sorted(names))}）：{'、'.join(map(str, years))}\n")
         return EXIT_OK
     if len(args.years) != 2:
         raise_usage("rules diff 需要两个年度（或两个 .toml 文件），例如 perfscore rules diff 2020 2021")
@@ -380,6 +407,31 @@ cmd_carry_forward.configure = lambda p: (
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
 command("carry-forward", "生成新年度工作簿，并从上年工作簿带入部门名称、联系人、编制数等固定信息，本年数据留空",
         "perfscore carry-forward 某单位2020.xlsm --year 2021 -o 某单位2021.xlsm")(cmd_carry_forward)
+
+
+def cmd_report(args, out):
+    from .docx_report import Unscorable, write_report
+    try:
+        written = write_report(args.source, args.output, force=args.force, pdf=args.pdf, outline_path=args.outline,
+                               year=args.year, system_path=args.system)
+    except Unscorable as exc:
+        sys.stderr.write(f"perfscore：{exc}\n")
+        return EXIT_UNSCORABLE
+    for p in written:
+        out.write(f"已写入 {p}\n")
+    return EXIT_OK
+
+
+cmd_report.configure = lambda p: (
+    p.add_argument("source", metavar="来源", help="案例文件（.toml）或填好的评分工作簿（.xlsm/.xlsx）"),
+    p.add_argument("-o", "--output", metavar="路径", required=True, help="报告草稿（.docx）"),
+    p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF（与 .docx 同名）"),
+    p.add_argument("--outline", metavar="路径", help="报告提纲文件（默认：指标体系文件旁的 <年度>.report.toml）"),
+    _system_args(p),
+    p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
+command("report", "起草部门整体支出绩效自评报告（Word，党政机关公文格式）：每个得分、得分率、比率都由引擎按来源重新计算，"
+        "只有本部门才能写的段落照录来源或留出“待填写”",
+        "perfscore report 某单位2020.xlsm -o 自评报告.docx --pdf")(cmd_report)
 
 
 # ------------------------------------------------------------------------------------------ entry point

@@ -139,7 +139,8 @@ def score_indicator(system: System, ind: Indicator, raw: Mapping[str, Any]) -> I
             return _failed(ind, errs)
         out = ind.rule.evaluate(vals)
     except PerfscoreError as exc:  # zero denominator with policy "error", etc.
-        return IndicatorResult(ind, None, str(exc), "error", error=str(exc), error_detail=str(exc))
+        detail = getattr(exc, "detail", str(exc))
+        return IndicatorResult(ind, None, detail, "error", error=str(exc), error_detail=detail)
     except Exception as exc:  # a bug must not reach a cell as a traceback; tests assert this never happens
         msg = f"内部错误（{type(exc).__name__}）：请把输入数据发给开发人员"
         return IndicatorResult(ind, None, msg, "internal_error", error=msg, error_detail=msg)

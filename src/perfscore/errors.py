@@ -40,7 +40,9 @@ class ZeroDenominator(PerfscoreError):
 
     def __init__(self, label):
         self.label = label
-        super().__init__(f"「{label}」的分母为 0，无法计算比率：请核对分母所用数据，或在指标体系中设定该指标的零分母处理方式。")
+        super().__init__(f"「{label}」的分子和分母都为 0，无法计算：请核对数据；确无此项业务的，请向财政部门确认怎样计分")
+        self.detail = (f"{self}（维护指标体系的人员可在该规则中设置 zero_denominator = \"full\"（不适用，计满分）"
+                       f"或 \"zero\"（计 0 分））。")
 
 
 class UnknownYear(PerfscoreError):

@@ -243,12 +243,18 @@ def _dec(x: float) -> Decimal:
 
 
 def _round(x: float, d: int) -> float:
-    """ROUND as LibreOffice and Excel do it: half away from zero on the shortest decimal form of the double
-    (ROUND(1.955, 2) = 1.96, ROUND(2.675, 2) = 2.68; tests compare with LibreOffice and `formulas`)."""
+    """ROUND as LibreOffice computes it (rtl::math::round, "corrected"): for d > 0 the product x·10^d is first
+    brought to 15 significant digits, then rounded half away from zero — ROUND(1.955, 2) = 1.96,
+    ROUND(8.124999999999998, 2) = 8.13; for d = 0 the double itself is rounded (ROUND(95.49999999999999, 0) = 95).
+    Measured in tests/test_native.py against LibreOffice."""
     if not math.isfinite(x):
         return x
-    q = _dec(x).quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP)
-    return float(q) + 0.0
+    if d <= 0:
+        p = 10.0 ** -d
+        return math.copysign(math.floor(abs(x) / p + 0.5) * p, x) + 0.0
+    p = 10.0 ** d
+    y = float(f"{x * p:.15g}")
+    return math.copysign(math.floor(abs(y) + 0.5), x) / p + 0.0
 
 
 def _text(v) -> str:
@@ -447,6 +453,7 @@ class NativeRule:
     score: X = None
     phrase: X = None
     parts: tuple = ()
+    rounded: bool = False  # the score is already a sum of rounded items (checklist)
 
 
 @dataclass
@@ -472,15 +479,35 @@ class Nx:
         return self.checks[iid]
 
     def round(self, x) -> X:
-        return ROUND(x, self.digits)
+        """The system's rounding (half up) of a score x ≥ 0, written as numbers.round_to computes it:
+        INT(y + 0.5 + 1E-9·MAX(1, y)) / 10^d with y = x·10^d — the same float operations in the same order, so
+        4.575 reached as 4.574999999999999 rounds to 4.58 here as in the engine (ROUND would give 4.57)."""
+        p = 10 ** self.digits
+        y = x * p
+        return INT(y + 0.5 + 1e-9 * MAX(1, y)) / p
 
     def measure(self, m) -> MeasureX:
+        """The measure's numerator, denominator, quotient and the value compared with edges: the quotient rounded
+        to 12 decimals (exact for cent amounts, see the module docstring), or, when the system compares as
+        printed, that rounded half up to the printed digits (2 decimals of a percentage = 4 of the fraction)."""
         num = _signed_sum([(self.val(i), s) for i, s in m.num])
+        den = _signed_sum([(self.val(i), s) for i, s in m.den]) if m.den else None
+        raw = num / den if den is not None else num
+        cmp = ROUND(raw, CMP_DIGITS) if den is not None else raw
+        if getattr(m, "printed_digits", None) is not None:
+            cmp = ROUND(cmp, m.printed_digits + (2 if m.percent else 0))
+        return MeasureX(num, den, raw, cmp)
+
+    def formula_text(self, m) -> X:
+        """'(161226-155385)/55100' as Figure.formula writes it (each amount as fmt_num shows it)."""
+        def terms(ts):
+            out = []
+            for k, (i, s) in enumerate(ts):
+                out += ([] if k == 0 and s > 0 else ["+" if s > 0 else "-"]) + [self.num(self.val(i))]
+            return (["("] + out + [")"]) if len(ts) > 1 else out
         if not m.den:
-            return MeasureX(num, None, num, num)
-        den = _signed_sum([(self.val(i), s) for i, s in m.den])
-        raw = num / den
-        return MeasureX(num, den, raw, ROUND(raw, CMP_DIGITS))
+            return Str("")
+        return CAT(*terms(m.num), "/", *terms(m.den))
 
     @staticmethod
     def pct(x) -> X:
@@ -601,7 +628,8 @@ def indicator_score(ind, nx: Nx) -> X:
     """The 分数 cell: a score rounded by the system's rounding, or a message (text) saying why there is none."""
     w = ind.weight
     nr = ind.rule.native(nx)
-    body = nx.round(MIN(MAX(nr.score, 0), w))
+    # a sum of rounded parts or items needs no second rounding of its own: ROUND only removes the float noise
+    body = (ROUND if nr.parts or nr.rounded else lambda x, d: nx.round(x))(MIN(MAX(nr.score, 0), w), nx.digits)
     for cond, msg in reversed(nr.guards):
         body = IF(cond, msg, body)
     rule_inputs = [i for i in ind.inputs if i not in ind.veto and i != ind.not_applicable]
@@ -626,7 +654,7 @@ def indicator_reason(ind, nx: Nx, score: X, weight: X) -> X:
     if nr.parts:
         lines = []
         for _name, pts, part in nr.parts:
-            ded = ROUND(pts - ROUND(MIN(MAX(part.score, 0), pts), d), d)
+            ded = ROUND(pts - nx.round(MIN(MAX(part.score, 0), pts)), d)
             lines.append(IF(ded > 0, CAT("；", part.phrase, "，扣 ", nx.num(ded), " 分"), ""))
         deducted = fn("MID", CAT(*lines), 2, 4000)
     else:

@@ -27,6 +27,9 @@ class Node:
     def take(self, k, typ, *, default=..., check=None):
         self.seen.add(k)
         if k not in self.data:
+            typo = self._typo(k)
+            if typo:  # “threshhold” for “threshold”: say so rather than “missing”
+                self.fail(typo, f"未知的键 {typo!r}：是否应为 {k!r}？")
             if default is ...:
                 self.fail(k, f"缺少必填项（应为{_TYPE_NAMES.get(typ, typ)}）")
             return default
@@ -39,6 +42,12 @@ class Node:
             if problem:
                 self.fail(k, problem)
         return v
+
+    def _typo(self, k) -> str | None:
+        import difflib
+        unknown = [x for x in self.data if isinstance(x, str) and x not in self.seen and x != k]
+        close = difflib.get_close_matches(k, unknown, n=1, cutoff=0.8)
+        return close[0] if close else None
 
     def child(self, k, *, default=...) -> "Node | None":
         v = self.take(k, dict, default=default)

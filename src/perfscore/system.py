@@ -6,6 +6,7 @@ is added. See ``docs/indicator-system.md`` for the format.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -17,12 +18,13 @@ from pathlib import Path
 from . import rules as R
 from .errors import SystemFileError, UnknownYear
 from .inputs import KINDS, InputSpec
-from .numbers import ROUNDING_MODES, Interval, check_partition, fmt_num, parse_interval
+from .numbers import ROUNDING_MODES, Interval, check_partition, fmt_num, parse_interval, round_to
 from .schema import Node, list_of, non_negative, one_of, positive
 
 PACKAGE_SYSTEMS = Path(__file__).parent / "systems"
 DEFAULT_REGION = "shenzhen"
 ZERO_POLICIES = ("full", "zero", "error")
+COMPARE_MODES = ("exact", "as_printed")
 _FUNC_RE = re.compile(r"^PERF_[A-Z0-9_]+$")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Excel defined names: start with a letter (any script) or underscore; letters, digits, _ and . after;
@@ -112,6 +114,8 @@ class System:
     goal_table: GoalTable | None
     checks: tuple = ()
     path: str = ""
+    compare: str = "exact"
+    key: str = ""           # the region's key: the folder its file lies in (shenzhen); how workbooks name it
     by_id: dict[str, Indicator] = field(default_factory=dict)
     by_function: dict[str, Indicator] = field(default_factory=dict)
 
@@ -139,7 +143,9 @@ def load_system_file(path) -> System:
         raise SystemFileError(path, None, "文件不是 UTF-8 编码：请用 UTF-8 保存") from None
     except tomllib.TOMLDecodeError as exc:
         raise SystemFileError(path, None, f"TOML 语法错误：{exc}") from None
-    return _Builder(data, str(path)).build()
+    system = _Builder(data, str(path)).build()
+    system.key = path.resolve().parent.name
+    return system
 
 
 @lru_cache(maxsize=None)
@@ -151,25 +157,42 @@ def _load(path: Path) -> System:
     return _cached(str(path), path.stat().st_mtime)
 
 
-def _year_files(region: str, root) -> dict[int, Path]:
-    """year -> file. Without ``root``: the package's systems, overridden by those in $PERFSCORE_SYSTEMS
-    (a directory laid out the same way, <region>/<year>.toml) — how a region's IT deploys its own tables to the
-    PCs so that the workbook functions, which only know the rules year, find them."""
+def system_roots(root=None) -> list[Path]:
+    """Where indicator systems live: the package's own, then each folder in $PERFSCORE_SYSTEMS (separated by
+    os.pathsep), every one laid out <region>/<year>.toml — how a region's IT deploys its tables to the PCs.
+    A later root's file replaces an earlier one of the same region and year."""
     if root is not None:
-        roots = [Path(root)]
-    else:
-        env = os.environ.get("PERFSCORE_SYSTEMS")
-        roots = [PACKAGE_SYSTEMS] + ([Path(env)] if env else [])
+        return [Path(root)]
+    env = os.environ.get("PERFSCORE_SYSTEMS", "")
+    return [PACKAGE_SYSTEMS] + [Path(p) for p in env.split(os.pathsep) if p.strip()]
+
+
+def _year_files(region: str, root) -> dict[int, Path]:
+    """year -> file of one region (the folder name is the region's key, e.g. shenzhen)."""
     files = {}
-    for r in roots:
+    for r in system_roots(root):
         d = r / region
         if d.is_dir():
             files.update({int(p.stem): p for p in d.glob("*.toml") if p.stem.isdigit()})
     return files
 
 
+def available_regions(root=None) -> list[str]:
+    """Every region key that has at least one year's file, in any root."""
+    out = set()
+    for r in system_roots(root):
+        if r.is_dir():
+            out.update(d.name for d in r.iterdir() if d.is_dir() and not d.name.startswith(".")
+                       and any(p.stem.isdigit() for p in d.glob("*.toml")))
+    return sorted(out)
+
+
 def available_years(region: str = DEFAULT_REGION, root=None) -> list[int]:
     return sorted(_year_files(region, root))
+
+
+def _regions_text(root=None) -> str:
+    return "；".join(f"{r}（{'、'.join(map(str, available_years(r, root)))}）" for r in available_regions(root)) or "（无）"
 
 
 def load_system(year: int | None = None, *, path=None, region: str = DEFAULT_REGION, root=None) -> System:
@@ -184,13 +207,14 @@ def load_system(year: int | None = None, *, path=None, region: str = DEFAULT_REG
         return system
     files = _year_files(region, root)
     if not files:
-        raise UnknownYear(f"没有找到地区 {region!r} 的指标体系文件")
+        raise UnknownYear(f"没有找到地区 {region!r} 的指标体系文件：现有地区与年度为 {_regions_text(root)}；"
+                          f"本地区的文件请放在环境变量 PERFSCORE_SYSTEMS 指向的目录下的 {region}/<年度>.toml")
     years = sorted(files)
     if year is None:
         year = years[-1]
     usable = [y for y in years if y <= year]
     if not usable:
-        raise UnknownYear(f"没有适用于 {year} 年度的指标体系：现有年度为 {'、'.join(map(str, years))}；"
+        raise UnknownYear(f"地区 {region} 没有适用于 {year} 年度的指标体系：现有年度为 {'、'.join(map(str, years))}；"
                           f"请用 --year 选择其中之一，或用 --system 指定指标体系文件")
     return _load(files[usable[-1]])
 
@@ -200,8 +224,9 @@ def require_exact_year(year: int, region: str = DEFAULT_REGION, root=None) -> Sy
     files = _year_files(region, root)
     if year not in files:
         where = Path(root or PACKAGE_SYSTEMS) / region
-        raise UnknownYear(f"没有 {year} 年度的指标体系文件：现有年度为 {'、'.join(map(str, sorted(files))) or '（无）'}。"
-                          f"新增年度请在 {where} 下添加 {year}.toml（或放在环境变量 PERFSCORE_SYSTEMS 指向的目录中）")
+        raise UnknownYear(f"地区 {region} 没有 {year} 年度的指标体系文件：现有年度为 "
+                          f"{'、'.join(map(str, sorted(files))) or '（无）'}。新增年度请在 {where} 下添加 {year}.toml"
+                          f"（或放在环境变量 PERFSCORE_SYSTEMS 指向的目录下的 {region}/ 中）")
     return _load(files[year])
 
 
@@ -233,6 +258,12 @@ class _Builder:
         mode = rn.take("mode", str, check=one_of(*ROUNDING_MODES))
         digits = rn.take("digits", int, check=lambda d: None if 0 <= d <= 6 else "应在 0–6 之间")
         rn.done()
+        self.rounder = functools.partial(round_to, digits=digits, mode=mode)
+        # How a measure meets a printed threshold: exact (the decimal value itself) or as_printed (the value
+        # rounded half up to the digits the table prints, e.g. 2 decimals of a percentage).
+        self.compare = s.take("compare", str, default="exact", check=one_of(*COMPARE_MODES))
+        self.printed_digits = s.take("printed_digits", int, default=2,
+                                     check=lambda d: None if 0 <= d <= 6 else "应在 0–6 之间")
         s.done()
 
         grades = self.grades(r, total)
@@ -249,7 +280,7 @@ class _Builder:
         r.done()
         self.check_choice_inputs()
         return System(sid, name, title, region, year, source, total, mode, digits, grades, level1, level2,
-                      indicators, self.inputs, self.measures, goal, tuple(checks), self.file)
+                      indicators, self.inputs, self.measures, goal, tuple(checks), self.file, compare=self.compare)
 
     def grades(self, r, total):
         out = []
@@ -262,6 +293,18 @@ class _Builder:
         if problem:
             self.err("grades", f"评分等级区间应无缝覆盖 0 到 {fmt_num(total)} 分：{problem}")
         return tuple(out)
+
+    def fraction(self, node, key, check=None):
+        """A threshold written as a fraction (0.1) or, as the printed table writes it, a percentage ("10%")."""
+        v = node.data.get(key)
+        if isinstance(v, str):
+            from .numbers import ParseError, text_to_decimal
+            try:
+                d, pct = text_to_decimal(v)
+            except ParseError:
+                node.fail(key, f"应为数字或百分数（如 0.1 或 \"10%\"），实际为 {v!r}")
+            node.data[key] = float(d / 100) if pct else float(d)
+        return node.take(key, float, check=check)
 
     def interval(self, node, key):
         text = node.take(key, str)
@@ -292,7 +335,8 @@ class _Builder:
             if lo is not None and hi is not None and lo > hi:
                 n.fail("min", f"下限 {lo} 大于上限 {hi}")
             spec = InputSpec(iid, name, kind, unit, lo, hi, help=n.take("help", str, default=""),
-                             standing=n.take("standing", bool, default=False))
+                             standing=n.take("standing", bool, default=False),
+                             carry_from=n.take("carry_from", str, default=None, check=_id_check))
             if "default" in n.data:
                 raw_default = n.take("default", (str, int, float, bool))
                 try:
@@ -324,6 +368,9 @@ class _Builder:
             label = n.take("label", str)
             percent = n.take("percent", bool, default=True)
             dmin = n.take("min", float, default=-math.inf if "change" in n.data else 0.0)  # a change may be negative
+            dmax = n.take("max", float, default=None)
+            if dmax is not None and dmax <= dmin:
+                n.fail("max", f"上限 {fmt_num(dmax)} 应大于下限 {fmt_num(dmin)}")
             if "change" in n.data:
                 c = n.child("change")
                 cur = self.check_input(c, "current", c.take("current", str), ("amount", "count", "rate"))
@@ -338,8 +385,17 @@ class _Builder:
                 den = self.terms(n, "denominator", required=False)
                 if not den and len(num) != 1:
                     n.fail("denominator", "没有分母时，分子只能是一个输入项（直接取该输入值）")
+            # A declared reading: inputs taken out of the numerator, with the document that says so.
+            exclude = [self.check_input(n, "exclude", i, ("amount", "count", "rate"))
+                       for i in n.take("exclude", list, default=[], check=list_of(str))]
+            basis = n.take("basis", str, default="")
+            if exclude and not basis:
+                n.fail("basis", "exclude 须同时写明依据 basis（文件名称和文号），以便在扣分理由中说明")
+            num = list(num) + [(i, -1) for i in exclude]
             n.done()
-            out[mid] = R.Measure(mid, label, num, den, percent, dmin)
+            names = {i: self.inputs[i].name for i, _ in list(num) + list(den)}
+            out[mid] = R.Measure(mid, label, num, den, percent, dmin, dmax, exclude, basis, names,
+                                 self.printed_digits if self.compare == "as_printed" else None)
         return out
 
     def terms(self, n, key, required=True):
@@ -455,6 +511,7 @@ class _Builder:
             n.fail("points", f"规则分值 {fmt_num(declared)} 与所属指标（或组成部分）分值 {fmt_num(points)} 不一致")
         obj = R.FAMILIES[fam].__new__(R.FAMILIES[fam])
         obj.points = points
+        obj.rounder = self.rounder
         getattr(self, f"rule_{fam}")(n, obj)
         n.done()
         obj.inputs = tuple(dict.fromkeys(_rule_inputs(obj)))
@@ -495,15 +552,16 @@ class _Builder:
 
     def rule_linear_deduction(self, n, obj):
         self._measure_common(n, obj)
-        obj.threshold = n.take("threshold", float)
+        obj.threshold = self.fraction(n, "threshold")
         obj.per_point = n.take("per_point", float, check=positive)
         obj.direction = n.take("direction", str, default="above", check=one_of("above", "below"))
         obj.floor = self.floor(n, obj)
+        obj.count_points = n.take("count_points", str, default="pro_rata", check=one_of(*R.COUNT_POINTS))
 
     def rule_step_deduction(self, n, obj):
         self._measure_common(n, obj)
-        obj.target = n.take("target", float)
-        obj.step = n.take("step", float, check=positive)
+        obj.target = self.fraction(n, "target")
+        obj.step = self.fraction(n, "step", check=positive)
         obj.deduction = n.take("deduction", float, check=positive)
         obj.direction = n.take("direction", str, default="below", check=one_of("above", "below"))
         obj.floor = self.floor(n, obj)
@@ -571,6 +629,7 @@ class _Builder:
         obj.quarters, obj.labels = tuple(qs), tuple(labels)
         obj.average_points = n.take("average_points", float, check=non_negative)
         obj.cap = n.take("cap", float, default=1.0, check=positive)
+        obj.capping = n.take("capping", str, default="each_quarter", check=one_of(*R.CAPPING))
         s = sum(p for _, _, p in qs) * obj.cap + obj.average_points * obj.cap
         if not qs or abs(s - obj.points) > WEIGHT_TOL:
             n.fail("quarters", f"各季度分值与平均分值合计（乘以上限 cap）为 {fmt_num(s)}，应等于分值 {fmt_num(obj.points)}")
@@ -618,6 +677,10 @@ def _rule_inputs(rule) -> list[str]:
     if isinstance(rule, R.QuarterlyProgress):
         return [i for i, _, _ in rule.quarters]
     return [rule.input]
+
+
+def _id_check(v):
+    return None if _ID_RE.match(v) else "应为上一年度指标体系中某个输入项的 id（小写英文字母、数字和下划线）"
 
 
 def _unique(b, key, ids):

@@ -21,7 +21,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from . import native as N
 from . import udfs
 from .engine import MISSING, score_case
-from .layout import CONF_SHEET, HEADER_FIELDS, YEAR_NAME  # noqa: F401 (re-exported for callers)
+from .layout import CONF_SHEET, HEADER_FIELDS, REGION_NAME, YEAR_NAME  # noqa: F401 (re-exported for callers)
 from .errors import PerfscoreError
 from .numbers import fmt_num
 
@@ -39,6 +39,7 @@ NUMFMT = {"amount": "#,##0.00", "count": "0", "rate": "0.00%", "judgement": "0.0
 class Built:
     """The workbook plus what the engine computed for each formula cell (for cached values and tests)."""
     wb: Workbook
+    system: object = None                         # the indicator system it was built from
     cached: dict = field(default_factory=dict)    # (sheet title, coordinate) -> value
     formulas: dict = field(default_factory=dict)  # (sheet title, coordinate) -> formula text
     engine: str = "python"                        # "python" (PERF_* functions) or "excel" (native formulas)
@@ -151,13 +152,13 @@ class PythonFormulas:
         return f"PERF_TOTAL({ref_text})", udfs.total([self.w.value((ws.title, c)) for c in coords])
 
     def grade(self, ws, coord):
-        return f"PERF_GRADE({coord},{YEAR_NAME})", udfs.grade_by(self.w.system, self.w.value((ws.title, coord)))
+        return f"PERF_GRADE({coord},{YEAR_NAME},{REGION_NAME})", udfs.grade_by(self.w.system, self.w.value((ws.title, coord)))
 
     def rate(self, ws, row):
         return f"PERF_RATE(F{row},E{row})", udfs.rate(self.w.value((ws.title, f"F{row}")), self.w.value((ws.title, f"E{row}")))
 
     def reason(self, ws, row, ind):
-        args = ",".join([f'"{ind.function}"', YEAR_NAME] + [self.w.system.inputs[i].name for i in ind.inputs])
+        args = ",".join([f'"{ind.function}"', YEAR_NAME, REGION_NAME] + [self.w.system.inputs[i].name for i in ind.inputs])
         return f"PERF_REASON({args})", self.w.result.by_id(ind.id).reason
 
     def target(self, ws, row, gr):
@@ -221,7 +222,7 @@ class NativeFormulas(PythonFormulas):
 class _Writer:
     def __init__(self, system, case, password, engine="python"):
         self.system, self.case, self.password = system, case, password
-        self.built = Built(Workbook())
+        self.built = Built(Workbook(), system)
         self.name_cell = {}  # defined name -> absolute reference
         raw = case.raw_values() if case else {}
         self.raw = raw
@@ -345,7 +346,12 @@ class _Writer:
         _merge(ws, row, 3, row, 4, s.year, center=True)
         _merge(ws, row, 5, row, 6, f"按《{s.name}》{s.year} 年版计分；由生成程序填写，请勿修改", name=FANG)
         self.define(YEAR_NAME, ws, row, 3)
-        row += 2
+        row += 1
+        _merge(ws, row, 1, row, 2, REGION_NAME, bold=True, center=True, fill=HEAD_FILL)
+        _merge(ws, row, 3, row, 4, s.key or "shenzhen", center=True)
+        _merge(ws, row, 5, row, 6, f"{s.region}的指标体系（地区代码）；由生成程序填写，请勿修改", name=FANG)
+        self.define(REGION_NAME, ws, row, 3)
+        row += 1
         self.input_header_row = row
         for col, text in enumerate(("序号", "输入项", "单位", "数值", "填写说明", "用于指标"), 1):
             _cell(ws, row, col, text, bold=True, center=True, fill=HEAD_FILL)
@@ -422,7 +428,7 @@ class _Writer:
         dv.add(coord)
 
     def _call(self, ind) -> str:
-        args = [self.system.inputs[i].name for i in ind.inputs] + [YEAR_NAME]
+        args = [self.system.inputs[i].name for i in ind.inputs] + [YEAR_NAME, REGION_NAME]
         return f"{ind.function}({','.join(args)})"
 
     def scores(self, ws):
@@ -646,7 +652,8 @@ def write_workbook(built: Built, path, *, force: bool = False) -> Path:
         return path
     path = check_output(path, ".xlsm", force, "含宏的工作簿")
     wb = built.wb
-    modules = xlwings_modules() + [parse_module_file(generate_udf_module(path.name), "xlwings_udfs.bas")]
+    # the wrappers of exactly the functions this workbook's system defines, with its own arguments
+    modules = xlwings_modules() + [parse_module_file(generate_udf_module(path.name, [built.system]), "xlwings_udfs.bas")]
     vba_bin = build_vba_project(modules + document_modules(wb))
     with atomic_output(path) as tmp:
         save_xlsm(wb, tmp, vba_bin)

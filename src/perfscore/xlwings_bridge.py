@@ -39,16 +39,21 @@ def windows_xlwings_udfs():
                 sys.modules[name] = mod
 
 
-def registered_functions(xlfunc, xlarg) -> dict:
-    """Our UDFs, freshly built and passed through xlwings's real Windows decorators."""
+def registered_functions(xlfunc, xlarg, systems=None) -> dict:
+    """Our UDFs, freshly built and passed through xlwings's real Windows decorators (``systems``: only theirs)."""
     from .udfs import _decorate, all_functions
-    return {name: _decorate(f, xlfunc, xlarg) for name, f in all_functions().items()}
+    return {name: _decorate(f, xlfunc, xlarg) for name, f in all_functions(systems).items()}
 
 
-def generate_udf_module(workbook_name: str = "perfscore.xlsm") -> str:
-    """The text of the ``xlwings_udfs`` VBA module exactly as xlwings's "Import Functions" writes it."""
+def generate_udf_module(workbook_name: str = "perfscore.xlsm", systems=None) -> str:
+    """The text of the ``xlwings_udfs`` VBA module exactly as xlwings's "Import Functions" writes it: for the given
+    systems (a workbook's own), or for every packaged system of the default region."""
+    if systems is None:
+        from .system import DEFAULT_REGION, PACKAGE_SYSTEMS, available_years, load_system
+        systems = [load_system(y, region=DEFAULT_REGION, root=PACKAGE_SYSTEMS)
+                   for y in available_years(DEFAULT_REGION, root=PACKAGE_SYSTEMS)]
     with windows_xlwings_udfs() as real:
-        funcs = registered_functions(real.xlfunc, real.xlarg)
+        funcs = registered_functions(real.xlfunc, real.xlarg, systems)
         module = types.ModuleType(UDF_MODULE)
         for name, f in funcs.items():
             setattr(module, name, f)

@@ -1,6 +1,6 @@
 """Render workbooks to PDF (LibreOffice headless) and PDF pages to PNG (pdftoppm), with CJK font aliases.
 
-Needs Debian's libreoffice-calc, poppler-utils, fonts-noto-cjk and fonts-arphic-ukai; every function raises
+Needs Debian's libreoffice-calc (libreoffice-writer for the report), poppler-utils, fonts-noto-cjk and fonts-arphic-ukai; every function raises
 PerfscoreError with the install command when a part is missing. LibreOffice shows the cached values stored in
 the workbook (it does not recalculate OOXML by default), so no Python runs inside the conversion.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import PerfscoreError
 
 FONTS_CONF = Path(__file__).with_name("fonts.conf")
-INSTALL_HINT = "apt-get install libreoffice-calc poppler-utils fonts-noto-cjk fonts-arphic-ukai"
+INSTALL_HINT = "apt-get install libreoffice-calc libreoffice-writer poppler-utils fonts-noto-cjk fonts-arphic-ukai"
 
 
 def _env():

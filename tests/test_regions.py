@@ -1,0 +1,150 @@
+"""Regions side by side (issue 9): any region's indicator system, as data alone, found by region and year."""
+import re
+from pathlib import Path
+
+import pytest
+
+from perfscore import load_system, load_system_file, score_case
+from perfscore.cli import main
+from perfscore.errors import SystemFileError, UnknownYear
+from perfscore.system import available_regions, available_years
+
+SYSTEMS = Path(__file__).parent / "data" / "systems"
+TP2018 = SYSTEMS / "testprovince" / "2018.toml"
+
+
+@pytest.fixture
+def two_regions(monkeypatch):
+    monkeypatch.setenv("PERFSCORE_SYSTEMS", str(SYSTEMS))
+
+
+def test_regions_live_side_by_side(two_regions):
+    assert {"shenzhen", "testprovince"} <= set(available_regions())
+    assert available_years("testprovince") == [2018, 2020]
+    sz, tp = load_system(2020), load_system(2020, region="testprovince")
+    assert (sz.region, tp.region) == ("深圳市", "测试省")
+    assert (sz.key, tp.key) == ("shenzhen", "testprovince")
+    # the same function name, different arguments, each in its own region
+    assert sz.by_function["PERF_STAFF_CONTROL"].inputs == ("staff_actual", "staff_quota")
+    assert tp.by_function["PERF_STAFF_CONTROL"].inputs == ("staff_in", "staff_seconded", "quota")
+    # in force until the region's next file: 2019 uses 2018; 2021 uses 2020 of that region, never Shenzhen's
+    assert load_system(2019, region="testprovince").year == 2018
+    assert load_system(2021, region="testprovince").key == "testprovince"
+
+
+def test_without_the_environment_only_packaged_regions(monkeypatch):
+    monkeypatch.delenv("PERFSCORE_SYSTEMS", raising=False)
+    assert "testprovince" not in available_regions()
+    with pytest.raises(UnknownYear, match="PERFSCORE_SYSTEMS"):
+        load_system(2020, region="testprovince")
+
+
+def test_several_roots_in_the_environment(monkeypatch, tmp_path):
+    other = tmp_path / "extra" / "otherplace"
+    other.mkdir(parents=True)
+    other.joinpath("2019.toml").write_text(TP2018.read_text("utf-8").replace("year = 2018", "year = 2019"), "utf-8")
+    monkeypatch.setenv("PERFSCORE_SYSTEMS", f"{SYSTEMS}{__import__('os').pathsep}{tmp_path / 'extra'}")
+    assert {"testprovince", "otherplace"} <= set(available_regions())
+    assert load_system(2019, region="otherplace").year == 2019
+
+
+@pytest.mark.parametrize("raw,score", [
+    ({"adjusted": 10, "initial_budget": 100}, 8),        # 10%: within
+    ({"adjusted": 12.5, "initial_budget": 100}, 6.75),   # 2.5 points over × 0.5
+    ({"adjusted": 50, "initial_budget": 100}, 0),        # floor
+])
+def test_threshold_written_as_a_percentage(raw, score):
+    s = load_system_file(TP2018)
+    assert score_case(s, raw).by_id("budget_adjustment").score == score
+
+
+def test_step_and_band_written_as_percentages():
+    s = load_system_file(TP2018)
+    assert score_case(s, {"spent": 90, "final_budget": 100}).by_id("execution_rate").score == 6   # 2 full steps
+    assert score_case(s, {"spent": 94.99, "final_budget": 100}).by_id("execution_rate").score == 7
+    staff = {"staff_in": 10, "staff_seconded": 1, "quota": 10}  # exactly 110%: inside (100%, 110%] in 2018
+    assert score_case(s, staff).by_id("staff_control").score == 4
+    s2020 = load_system_file(SYSTEMS / "testprovince" / "2020.toml")  # 2020 moved the edge to 105%
+    assert score_case(s2020, staff).by_id("staff_control").score == 0
+
+
+def test_score_a_case_of_another_region(two_regions, tmp_path, capsys):
+    case = tmp_path / "tp.toml"
+    case.write_text('schema = 1\n[case]\ntitle = "测试报告"\ndepartment = "测试局"\nyear = 2020\n'
+                    '[inputs]\nadjusted = 5\ninitial_budget = 100\nstaff_in = 10\nstaff_seconded = 0\nquota = 10\n'
+                    'plan_quality = 14\nspent = 100\nfinal_budget = 100\nprocured = 1\nprocurement_plan = 1\n'
+                    'process_score = 14\noutput_score = 20\neffect_score = 20\n', "utf-8")
+    assert main(["score", str(case), "--region", "testprovince"]) == 0
+    assert "综合评分：100" in capsys.readouterr().out
+
+
+def test_rules_list_shows_regions_and_years(two_regions, capsys):
+    assert main(["rules", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "shenzhen（深圳市）：2020" in out and "testprovince（测试省）：2018、2020" in out
+
+
+def test_misspelled_key_is_named_as_unknown(tmp_path):
+    p = tmp_path / "2018.toml"
+    p.write_text(TP2018.read_text("utf-8").replace("threshold = ", "threshhold = "), "utf-8")
+    with pytest.raises(SystemFileError, match="未知的键 'threshhold'：是否应为 'threshold'"):
+        load_system_file(p)
+
+
+def test_zero_over_zero_names_the_key_for_it():
+    s = load_system_file(TP2018)
+    r = score_case(s, {"adjusted": 0, "initial_budget": 0}).by_id("budget_adjustment")
+    assert r.score is None and "zero_denominator" in r.error_detail and len(r.error) <= 80
+
+
+TP_CASE = ('schema = 1\n[case]\ntitle = "测试报告"\ndepartment = "测试局"\nyear = 2018\n'
+           '[inputs]\nadjusted = 12.5\ninitial_budget = 100\nstaff_in = 10\nstaff_seconded = 1\nquota = 10\n'
+           'plan_quality = 13\nspent = 90\nfinal_budget = 100\nprocured = 0.9\nprocurement_plan = 1\n'
+           'process_score = 12.5\noutput_score = 18\neffect_score = 19\n')
+
+
+@pytest.fixture
+def tp_workbook(two_regions, tmp_path):
+    case = tmp_path / "tp.toml"
+    case.write_text(TP_CASE, "utf-8")
+    path = tmp_path / "测试局2018.xlsm"
+    assert main(["template", "--system", str(TP2018), "--case", str(case), "-o", str(path)]) == 0
+    return path
+
+
+def test_another_regions_workbook_carries_its_own_wrappers(tp_workbook):
+    from oletools.olevba import VBA_Parser
+
+    from perfscore.xlwings_bridge import generate_udf_module
+    parser = VBA_Parser(str(tp_workbook))
+    try:
+        got = {stream.split("/")[-1]: code for _, stream, _, code in parser.extract_macros()}
+    finally:
+        parser.close()
+    expected = generate_udf_module(tp_workbook.name, [load_system_file(TP2018)])
+    functions = re.compile(r"^Function (PERF_\w+\([^)]*\))", re.M)
+    assert functions.findall(got["xlwings_udfs"]) == functions.findall(expected)
+    assert "Function PERF_STAFF_CONTROL(staff_in, staff_seconded, quota, Optional year, Optional region)" in expected
+    assert "PERF_TP_ADJUSTMENT" in got["xlwings_udfs"] and "PERF_PROCUREMENT" not in got["xlwings_udfs"]
+
+
+def test_formula_engine_reproduces_another_regions_workbook(tp_workbook):
+    import openpyxl
+
+    from perfscore.formula_engine import evaluate
+    got = evaluate(tp_workbook)
+    wb = openpyxl.load_workbook(tp_workbook, data_only=True)
+    ws = wb["评分表"]
+    scores = {ws.cell(r, 3).value: got[("评分表", f"G{r}")] for r in range(4, 12)}
+    # 12.5% → 8 − 2.5×0.5; 110% → 4; 90% → 2 steps; 90% procurement → half of 8
+    assert scores == {"预算调整": 6.75, "人员控制率": 4, "预算编制质量": 13, "预算执行率": 6, "政府采购完成率": 4,
+                      "过程管理": 12.5, "产出": 18, "效果": 19}
+    assert got[("评分表", "G12")] == pytest.approx(83.25) and got[("评分表", "G13")] == "良"
+    for (sheet, coord), v in got.items():  # every formula cell shows what the engine cached
+        if sheet not in wb.sheetnames:
+            continue
+        cached = wb[sheet][coord].value
+        if isinstance(v, float):
+            assert cached == pytest.approx(v), (sheet, coord)
+        elif v is not None:
+            assert cached == v, (sheet, coord)
