@@ -174,10 +174,10 @@ def base_raw(system, case) -> dict:
     return raw
 
 
-def edge_sets(system, case, seed=0) -> list[dict]:
+def edge_sets(system, case=None, seed=0, base=None) -> list[dict]:
     """Every edge of every measure, exactly and one cent (one unit) either side, over the reference inputs."""
     rng = random.Random(seed)
-    base = base_raw(system, case)
+    base = base if base is not None else base_raw(system, case)
     out = []
     for mid, edges in measure_edges(system).items():
         m = system.measures[mid]
@@ -240,3 +240,12 @@ def input_set(draw, system, base: dict):
         for i, _ in m.num:
             raw[i] = draw(st.sampled_from([0.0, 0.0, 5.0]))
     return raw
+
+
+def generic_base(system) -> dict:
+    """Plausible inputs for any system (no reference case): every input filled, every indicator scorable."""
+    out = {}
+    for iid, spec in system.inputs.items():
+        out[iid] = {"amount": 1000.0, "count": 5.0, "rate": 0.9, "judgement": "是", "flag": "否",
+                    "score": spec.max, "choice": spec.options[0] if spec.options else None}.get(spec.kind)
+    return {k: v for k, v in out.items() if v is not None}

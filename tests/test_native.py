@@ -154,13 +154,13 @@ def test_formula_evaluation_agrees_at_every_edge(template):
 
 
 # ------------------------------------------------------------------------------- a real engine: LibreOffice
-def _hypothesis_sets(n, seed_base):
+def _hypothesis_sets(n, seed_base, system=SYSTEM):
     """``n`` input sets drawn by hypothesis (generate phase only, reproducible)."""
     out = []
 
     @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate], derandomize=True,
               suppress_health_check=list(HealthCheck))
-    @given(input_set(SYSTEM, seed_base))
+    @given(input_set(system, seed_base))
     def collect(raw):
         out.append(raw)
 
@@ -316,4 +316,64 @@ def test_formulas_package_recalculates_like_the_engine(filled):
             got[k] = float(v) if isinstance(v, (int, float, np.floating)) and not isinstance(v, (bool, np.bool_)) else (
                 v if isinstance(v, str) else repr(v))
         bad += [(raw, f, w) for f, w in disagreements(SYSTEM, raw, got)]
+    assert not bad, _report(bad)
+
+
+# ------------------------------------------------------------------------------- every declared option, other families
+def _variant(name):
+    """The Shenzhen 2020 file with its declared readings switched, or the small system with the families
+    Shenzhen does not use (step deduction, change against a selectable base, policy zero, deduction below)."""
+    import tempfile
+    from perfscore.system import load_system_file
+    if name == "other_families":
+        return load_system_file(ROOT / "tests" / "data" / "other_families.toml")
+    src = (ROOT / "src/perfscore/systems/shenzhen/2020.toml").read_text("utf-8")
+    for a, b in {"full_points": [('count_points = "pro_rata"', 'count_points = "full_points"'),
+                                 ('capping = "each_quarter"', 'capping = "indicator"')],
+                 "started_points": [('count_points = "pro_rata"', 'count_points = "started_points"'),
+                                    ('compare = "exact"', 'compare = "as_printed"')]}[name]:
+        assert a in src
+        src = src.replace(a, b)
+    d = Path(tempfile.mkdtemp(prefix="perfscore_variant_"))
+    (d / "2020.toml").write_text(src, "utf-8")
+    return load_system(path=d / "2020.toml")
+
+
+VARIANTS = ["full_points", "started_points", "other_families"]
+_BUILT = {}
+
+
+def _variant_built(name):
+    if name not in _BUILT:
+        system = _variant(name)
+        _BUILT[name] = (system, build_workbook(system, None, engine="excel"))
+    return _BUILT[name]
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_declared_options_and_other_families_agree(name):
+    from native_cases import generic_base
+    system, built = _variant_built(name)
+    base = base_raw(system, CASE) if name != "other_families" else generic_base(system)
+    sets = edge_sets(system, base=base) + _hypothesis_sets(200, base, system)
+    bad = []
+    for raw in sets:
+        named = {system.inputs[i].name: v for i, v in raw.items() if system.inputs[i].kind != "text"}
+        bad += [(raw, f, w) for f, w in disagreements(system, raw, recalc(built, named))]
+    assert not bad, _report(bad)
+
+
+@needs_lo
+@pytest.mark.parametrize("name", VARIANTS)
+def test_libreoffice_agrees_on_declared_options_and_other_families(name, tmp_path):
+    from native_cases import generic_base
+    system, built = _variant_built(name)
+    path = tmp_path / f"{name}.xlsx"
+    write_workbook(built, path)
+    base = base_raw(system, CASE) if name != "other_families" else generic_base(system)
+    sets = (edge_sets(system, base=base, seed=3)[::2] + _hypothesis_sets(60, base, system))[:120]
+    keys = list(expected_cells(system, base))
+    named = [{system.inputs[i].name: v for i, v in raw.items() if system.inputs[i].kind != "text"} for raw in sets]
+    got, _ = run_lo(path, named, [list(k) for k in keys], tmp_path)
+    bad = [(raw, f, w) for raw, values in zip(sets, got) for f, w in disagreements(system, raw, values)]
     assert not bad, _report(bad)

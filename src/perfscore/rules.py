@@ -331,7 +331,7 @@ class _MeasureRule(Rule):
                 guards.append((mx.cmp > m.max, self._native_over_max(nx)))
             if math.isfinite(m.domain_min):
                 guards.append((mx.cmp < m.domain_min, f"「{m.label}」小于合理下限 {fmt_num(m.domain_min)}：请核对该数据"))
-            return mx, guards, lambda normal, inf, full, zero: normal
+            return mx, guards, lambda normal, inf, full, zero, neg=None: normal
         if self.zero_denominator == "error":
             guards.append((N.AND(mx.den.eq(0), mx.num.eq(0)), str(ZeroDenominator(m.label))))
         if m.max is not None:
@@ -342,11 +342,15 @@ class _MeasureRule(Rule):
             guards.append((N.IF(mx.den.eq(0), mx.num < 0, mx.cmp < m.domain_min),
                            f"「{m.label}」计算结果小于合理下限 {fmt_num(m.domain_min)}：请核对参与计算的各项数据"))
         policy = self.zero_denominator
+        negative_possible = m.max is None and not math.isfinite(m.domain_min)
 
-        def wrap(normal, inf, full, zero):
+        def wrap(normal, inf, full, zero, neg=None):
+            """Over a zero denominator: 0/0 by the policy; a positive numerator as +∞ (``inf``), a negative one
+            as −∞ (``neg``; only reachable when no guard answers first)."""
             # policy "error": a guard has already answered with a message; this branch is never taken
             at_zero = {"full": full, "zero": zero}.get(policy, "" if isinstance(full, str) else 0)
-            return N.IF(mx.den.eq(0), N.IF(mx.num.eq(0), at_zero, inf), normal)
+            infinite = N.IF(mx.num > 0, inf, neg) if negative_possible and neg is not None else inf
+            return N.IF(mx.den.eq(0), N.IF(mx.num.eq(0), at_zero, infinite), normal)
         return mx, guards, wrap
 
     def _native_over_max(self, nx):
@@ -402,12 +406,15 @@ class Bands(_MeasureRule):
         m = self.measure
         mx, guards, wrap = self._native_measure(nx)
         inf_band = next((b for b in self.bands if math.isinf(b[0].hi)), self.bands[-1])
+        neg_band = next((b for b in self.bands if math.isinf(b[0].lo)), self.bands[0])
         score = wrap(N.chain(mx.cmp, [(iv, pts) for iv, pts, _, _ in self.bands], m.domain_min), inf_band[1],
-                     self.points, 0)
+                     self.points, 0, neg_band[1])
         full, zero = self._native_zero_phrases()
         desc = N.chain(mx.cmp, [(iv, d) for iv, _, d, _ in self.bands], m.domain_min)
-        inf_paren = "；".join(x for x in (inf_band[2], m.note) if x)
-        phrase = wrap(self._native_say(nx, mx, desc=desc), f"{m.label} 无法计算（分母为 0）（{inf_paren}）", full, zero)
+
+        def at_inf(band):
+            return f"{m.label} 无法计算（分母为 0）（{'；'.join(x for x in (band[2], m.note) if x)}）"
+        phrase = wrap(self._native_say(nx, mx, desc=desc), at_inf(inf_band), full, zero, at_inf(neg_band))
         return N.NativeRule(guards, score, phrase)
 
 
@@ -448,7 +455,8 @@ class RatioPoints(_MeasureRule):
             normal, phrase = plain, self._native_say(nx, mx)
             inf, inf_phrase = self.cap * self.points, f"{m.label} 无法计算（分母为 0）"
         full, zero = self._native_zero_phrases()
-        return N.NativeRule(guards, wrap(normal, inf, self.points, 0), wrap(phrase, inf_phrase, full, zero))
+        return N.NativeRule(guards, wrap(normal, inf, self.points, 0, 0),
+                            wrap(phrase, inf_phrase, full, zero, f"{m.label} 无法计算（分母为 0）"))
 
 
 COUNT_POINTS = ("pro_rata", "full_points", "started_points")
@@ -506,9 +514,11 @@ class LinearDeduction(_MeasureRule):
         normal = N.IF(within, self.points, N.MAX(self.points - pp * self.per_point, self.floor))
         phrase = N.IF(within, self._native_say(nx, mx, f"，{side_in} {lim}"), self._native_say(nx, mx, said))
         full, zero = self._native_zero_phrases()
-        return N.NativeRule(guards, wrap(normal, self.floor, self.points, 0),
-                            wrap(phrase, N.CAT(f"{m.label}无法计算（分母为 0）（", nx.formula_text(m), "），按超出处理"),
-                                 full, zero))
+        beyond = N.CAT(f"{m.label}无法计算（分母为 0）（", nx.formula_text(m), "），按超出处理")
+        inside = f"{m.label} 无法计算（分母为 0），{side_in} {lim}"
+        pos, neg = ((self.floor, beyond), (self.points, inside)) if sign > 0 else ((self.points, inside), (self.floor, beyond))
+        return N.NativeRule(guards, wrap(normal, pos[0], self.points, 0, neg[0]),
+                            wrap(phrase, pos[1], full, zero, neg[1]))
 
 
 class StepDeduction(_MeasureRule):
@@ -544,9 +554,12 @@ class StepDeduction(_MeasureRule):
                       self._native_say(nx, mx, N.CAT(f"，{word}目标 {fmt_pct_short(self.target)}，每满 "
                                                      f"{fmt_pct_short(self.step)} 为一档，计 ", steps, " 档")))
         full, zero = self._native_zero_phrases()
-        return N.NativeRule(guards, wrap(normal, self.floor, self.points, 0),
-                            wrap(phrase, N.CAT(f"{m.label} 无法计算（分母为 0），{word}目标 {fmt_pct_short(self.target)}，"
-                                               f"每满 {fmt_pct_short(self.step)} 为一档，计 ∞ 档"), full, zero))
+        beyond = (f"{m.label} 无法计算（分母为 0），{word}目标 {fmt_pct_short(self.target)}，"
+                  f"每满 {fmt_pct_short(self.step)} 为一档，计 ∞ 档")
+        met = f"{m.label} 无法计算（分母为 0），达到 {fmt_pct_short(self.target)}"
+        pos, neg = ((self.points, met), (self.floor, beyond)) if self.direction == "below" else \
+            ((self.floor, beyond), (self.points, met))
+        return N.NativeRule(guards, wrap(normal, pos[0], self.points, 0, neg[0]), wrap(phrase, pos[1], full, zero, neg[1]))
 
 
 class PerItemPenalty(Rule):
