@@ -270,7 +270,7 @@ def test_python_workbook_says_when_its_functions_cannot_run(tmp_path):
     path = tmp_path / "参考案例.xlsm"
     write_workbook(built, path)
     status = next(k for k, f in built.formulas.items() if "SUMPRODUCT(ISERROR" in f)
-    assert status[0] == "评分表" and built.cached[status] == ""
+    assert status[0] == "评分表" and built.cached[status] == " "
     read = [list(status), ["评分表", "G8"]]
     values, _ = run_lo(path, [{"政府采购实际数": 14000}], read, tmp_path)
     assert values[0][status] == STATUS_TEXT

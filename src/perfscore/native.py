@@ -669,10 +669,10 @@ def indicator_reason(ind, nx: Nx, score: X, weight: X) -> X:
     return IF(NOT(ISNUMBER(score)), score, body)
 
 
-def total(cells: X, n: int, digits: int) -> X:
-    """Sum of scores; refuses (a message) when any is not a number."""
+def total(cells: X, n: int, digits: int, short=False) -> X:
+    """Sum of scores; refuses (a message, or a dash where space is short) when any is not a number."""
     count = fn("COUNT", cells)
-    return IF(count < n, CAT("有 ", n - count, " 项无分数，无法合计"),
+    return IF(count < n, "—" if short else CAT("有 ", n - count, " 项无分数，无法合计"),
               ROUND(fn("SUM", cells), digits))
 
 
@@ -683,7 +683,7 @@ def grade(system, score: X) -> X:
 
 
 def rate(score: X, weight: X) -> X:
-    return IF(ISNUMBER(score), score / weight, "得分不是数字，无法计算得分率")
+    return IF(ISNUMBER(score), score / weight, "—")
 
 
 def target(expected: X, actual: X) -> X:

@@ -165,11 +165,15 @@ class PythonFormulas:
         value = udfs.target(gr.target, gr.actual) if gr else udfs.target(None, None)
         return f"PERF_TARGET(E{row},F{row})", value
 
+    def mirror(self, sheet, coord):
+        """扣分说明's 得分: the 评分表 score cell as it is."""
+        return N.Ref(f"'{sheet}'!{coord}", (sheet, coord)), None
+
     def status(self, ws, first, last):
         rng = f"G{first}:G{last}"
         errors = f"SUMPRODUCT(ISERROR({rng})*1)"
         foreign = "+".join(f'SUMPRODUCT(ISNUMBER(SEARCH("{w}",{rng}))*1)' for w in ("Python", "xlwings", "Error"))
-        return f'IF({errors}+{foreign}>0,"{STATUS_TEXT}","")', ""
+        return f'IF({errors}+{foreign}>0,"{STATUS_TEXT}"," ")', " "  # a space: read back as text, not as empty
 
 
 class NativeFormulas(PythonFormulas):
@@ -200,7 +204,13 @@ class NativeFormulas(PythonFormulas):
         return N.Rng(ref_text, tuple((ws.title, c) for c in coords))
 
     def total(self, ws, ref_text, coords):
-        return self._ev(N.total(self._rng(ws, ref_text, coords), len(coords), self.w.system.rounding_digits))
+        # on 扣分说明 a dash (the narrow 得分 column; the reasons say what is missing), on 评分表 the count
+        short = ws.title != "评分表"
+        return self._ev(N.total(self._rng(ws, ref_text, coords), len(coords), self.w.system.rounding_digits, short))
+
+    def mirror(self, sheet, coord):
+        ref = N.Ref(f"'{sheet}'!{coord}", (sheet, coord))
+        return N.IF(N.ISNUMBER(ref), ref, "—"), None
 
     def grade(self, ws, coord):
         return self._ev(N.grade(self.w.system, N.Ref(coord, (ws.title, coord))))
@@ -575,7 +585,7 @@ class _Writer:
             _cell(ws, row, 4, ind.name)
             _cell(ws, row, 5, ind.weight, center=True, fmt="0.##")
             sr = self.score_row[ind.id]
-            self.formula(ws, row, 6, N.Ref(f"'评分表'!G{sr}", ("评分表", f"G{sr}")), None, center=True, fmt="0.00")
+            self.formula(ws, row, 6, *self.fx.mirror("评分表", f"G{sr}"), center=True, fmt="0.00")
             self.formula(ws, row, 7, _deducted(ws, row), None, center=True, fmt="0.00")
             self.formula(ws, row, 8, *self.fx.rate(ws, row), center=True, fmt="0.00%")
             self.formula(ws, row, 9, *self.fx.reason(ws, row, ind), name=FANG, size=9)
