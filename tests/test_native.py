@@ -327,6 +327,8 @@ def _variant(name):
     from perfscore.system import load_system_file
     if name == "other_families":
         return load_system_file(ROOT / "tests" / "data" / "other_families.toml")
+    if name == "testprovince":
+        return load_system_file(ROOT / "tests" / "data" / "systems" / "testprovince" / "2020.toml")
     src = (ROOT / "src/perfscore/systems/shenzhen/2020.toml").read_text("utf-8")
     for a, b in {"full_points": [('count_points = "pro_rata"', 'count_points = "full_points"'),
                                  ('capping = "each_quarter"', 'capping = "indicator"')],
@@ -350,11 +352,11 @@ def _variant_built(name):
     return _BUILT[name]
 
 
-@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("name", VARIANTS + ["testprovince"])
 def test_declared_options_and_other_families_agree(name):
     from native_cases import generic_base
     system, built = _variant_built(name)
-    base = base_raw(system, CASE) if name != "other_families" else generic_base(system)
+    base = base_raw(system, CASE) if name not in ("other_families", "testprovince") else generic_base(system)
     sets = edge_sets(system, base=base) + _hypothesis_sets(200, base, system)
     bad = []
     for raw in sets:
