@@ -267,14 +267,17 @@ command("macros", "重新生成 VBA 模块 xlwings_udfs.bas（xlwings 的函数�
 
 def cmd_doctor(args, out):
     from .doctor import report, run_checks
-    text, ok = report(run_checks())
+    text, ok = report(run_checks(args.workbook), args.workbook)
     out.write(text + "\n")
     return EXIT_OK if ok else EXIT_UNSCORABLE
 
 
-cmd_doctor.configure = lambda p: None
-command("doctor", "检查本机能否运行工作簿中的 PERF_ 函数：Python、xlwings 版本、pywin32、DLL、函数模块、Excel",
-        "perfscore doctor")(cmd_doctor)
+cmd_doctor.configure = lambda p: p.add_argument(
+    "workbook", nargs="?", metavar="工作簿",
+    help="要检查的评分工作簿（.xlsm）：另外核对它的 xlwings.conf 表、规则年度、地区和函数包装是否与本机安装的一致")
+command("doctor", "检查 Excel 实际会启动的 Python：从哪里找到（工作簿的 xlwings.conf 表、个人配置文件、PATH）、"
+        "是否 64 位、是否装有 perfscore、xlwings 及对应 Excel 位数的 DLL、pywin32；给出工作簿时核对其规则年度、地区和函数包装",
+        "perfscore doctor 某单位2021.xlsm（Windows 上：py -m perfscore doctor 某单位2021.xlsm）")(cmd_doctor)
 
 
 def cmd_check(args, out):
