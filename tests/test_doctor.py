@@ -352,3 +352,12 @@ def test_doctor_cli_exit_codes(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "perfscore", "doctor", str(tmp_path / "无.xlsm")],
                              capture_output=True, text=True, env=env)
     assert missing.returncode == 2 and "无法读取文件" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_report_shows_every_fix_and_says_not_all_passed(real_probe_output):
+    probe = _healthy(real_probe_output, env={"PATH": r"C:\Windows\system32"})
+    checks = run_checks(None, probe)
+    text, ok = doctor.report(checks, None)
+    assert not ok and "✗ Excel 启动的 Python：未通过" in text
+    assert text.count("    怎么办：") == sum(1 for c in checks if c.fix)
+    assert "py -m perfscore doctor" in text and "SHOW CONSOLE = TRUE" in text

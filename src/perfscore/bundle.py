@@ -151,7 +151,9 @@ def source_root() -> Path:
 def _pip(args: list[str], what: str) -> str:
     cmd = [sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "--retries", "1", "--timeout", "30"]
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", errors="replace")
+        env = {**os.environ}
+        env.setdefault("PIP_RETRIES", "1")  # also for the nested pip that sets up the isolated build environment
+        p = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", errors="replace", env=env)
     except OSError as exc:
         raise BundleError(f"无法运行 pip（{exc}）") from None
     if p.returncode != 0:
