@@ -340,7 +340,7 @@ def config_checks(info: WorkbookInfo | None, probe) -> tuple[list[Check], dict]:
     conf, layers = {}, {}
     for k in keys:
         conf[k], layers[k] = effective(k, sheet, directory, user)
-    where = {"directory": f"工作簿所在文件夹的 xlwings.conf", "user": f"个人配置文件 {user_path}"}
+    where = {"directory": "工作簿所在文件夹的 xlwings.conf", "user": f"个人配置文件 {user_path}"}
     applied = [f"{k} = {conf[k]}（来自{where[layers[k]]}）" for k in keys if layers[k] in where]
     if applied:
         out.append(Check("个人/文件夹 xlwings.conf", WARN,
