@@ -21,6 +21,7 @@ from . import udfs
 from .engine import MISSING, score_case
 from .layout import CONF_SHEET, HEADER_FIELDS, REGION_NAME, YEAR_NAME  # noqa: F401 (re-exported for callers)
 from .numbers import fmt_num
+from .xlconf import write_conf_sheet
 
 SONG, FANG, HEI = "宋体", "仿宋", "黑体"
 THIN = Side(style="thin", color="000000")
@@ -162,8 +163,8 @@ class _Writer:
         if self.system.goal_table:
             self.goal_table(wb.create_sheet("自评表"))
         self.deductions(wb.create_sheet("扣分说明"))
-        conf = wb.create_sheet(CONF_SHEET)
-        conf["A1"], conf["B1"] = "UDF MODULES", udfs.__name__
+        conf = wb.create_sheet(CONF_SHEET)  # portable keys only, see xlconf.py
+        write_conf_sheet(conf)
         conf.sheet_state = "hidden"
         wb.active = 1
         return self.built
