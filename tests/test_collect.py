@@ -184,8 +184,16 @@ def batch(tmp_path_factory, factory):
 
 
 def _sheet(path, name):
+    """The table of a summary sheet as dicts: the header is row 3 (under the title and subtitle rows); rows after
+    the first empty one (notes under the table) are not part of it."""
     rows = list(openpyxl.load_workbook(path)[name].values)
-    return [dict(zip(rows[0], r)) for r in rows[1:]]
+    assert rows[2][0] and rows[3 - 1] is not None
+    out = []
+    for r in rows[3:]:
+        if all(v is None for v in r):
+            break
+        out.append({k: v for k, v in zip(rows[2], r) if k is not None})
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -227,14 +235,19 @@ def test_good_files_have_the_engines_scores(batch, sheets, factory):
     for dept, (path, res) in batch["expected"].items():
         r = rows[dept]
         assert r["检查结果"].startswith("通过") and r["规则年度"] == 2020 and r["预算年度"] == 2020
-        assert Path(r["文件"]) == path
+        assert r["文件"] == path.relative_to(batch["dir"]).as_posix()  # relative to the collected folder
         assert r["综合评分"] == pytest.approx(res.total, abs=1e-9) and r["评分等级"] == res.grade
         for ind in res.indicators:
             assert r[ind.indicator.name] == pytest.approx(ind.score, abs=1e-9)
-    # columns: the header, every indicator in table order, then the results
+    # columns as a reviewer reads them: rank, department, total, grade, every indicator in table order, the rest
     head = list(sheets["汇总"][0])
-    assert head == ["文件", "部门名称", "预算年度", "规则年度", *[i.name for i in system.indicators],
-                    "综合评分", "评分等级", "检查结果", "问题"]
+    assert head == ["排名", "部门名称", "综合评分", "评分等级", *[i.name for i in system.indicators],
+                    "检查结果", "预算年度", "规则年度", "文件", "问题"]
+    # rows in rank order, the files without a total at the end
+    ranks = [r["排名"] for r in sheets["汇总"] if r["综合评分"] is not None]
+    assert ranks == sorted(ranks) and ranks[0] == 1
+    totals = [r["综合评分"] is None for r in sheets["汇总"]]
+    assert totals == sorted(totals)
 
 
 def test_ranking_with_shared_ranks(sheets):
@@ -273,17 +286,55 @@ def test_summary_workbook_chart_formats_and_widths(batch):
     assert len(charts) == 1 and type(charts[0]).__name__ == "BarChart"
     with zipfile.ZipFile(path) as z:
         chart = next(z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart"))
-    assert "等级分布!$B$2:$B$5" in chart.replace("'", "") and "等级分布!$A$2:$A$5" in chart.replace("'", "")
+    assert "等级分布!$B$4:$B$7" in chart.replace("'", "") and "等级分布!$A$4:$A$7" in chart.replace("'", "")
+    for ws in wb:
+        title, sub = ws["A1"].value, ws["A2"].value
+        assert title.startswith("深圳市部门整体支出绩效自评汇总")
+        assert re.search(r"地区：深圳市；规则年度：2020；汇总日期：\d{4}-\d{2}-\d{2}；文件夹：收到的工作簿0；共 \d+ 个文件", sub)
+        assert ws.freeze_panes == ("C4" if ws.title in ("汇总", "排名") else "A4")
+        ps = ws.page_setup
+        assert ps.orientation == "landscape" and int(ps.paperSize) == 9
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ps.fitToWidth in (None, 1, "1") and int(ps.fitToHeight) == 0  # width 1 is the default
+        assert ws.print_title_rows == ("$1:$2" if ws.title == "等级分布" else "$1:$3")
+        assert ws.oddFooter.center.text == "第 &P 页 共 &N 页"
     ws = wb["汇总"]
-    head = [c.value for c in ws[1]]
-    total = ws.cell(2, head.index("综合评分") + 1)
-    assert total.number_format == "0.00" and ws.cell(2, 5).number_format == "0.00"
-    assert ws.column_dimensions["A"].width >= 20 and ws.freeze_panes == "C2"
+    head = [c.value for c in ws[3]]
+    total = ws.cell(4, head.index("综合评分") + 1)
+    assert total.number_format == "0.00" and ws.cell(4, 5).number_format == "0.00"
+    assert ws.column_dimensions["B"].width >= 12  # department names fit
+    problems = head.index("问题") + 1
+    assert ws.cell(4, problems).alignment.wrap_text
     rates = wb["指标得分率"]
-    col = [c.value for c in rates[1]].index("平均得分率") + 1
-    assert rates.cell(2, col).number_format == "0.00%"
+    col = [c.value for c in rates[3]].index("平均得分率") + 1
+    assert rates.cell(4, col).number_format == "0.00%"
     grades = wb["等级分布"]
-    assert grades.cell(2, 3).number_format == "0.00%"
+    assert grades.cell(4, 3).number_format == "0.00%"
+    assert [b.id for b in grades.row_breaks.brk] == [max(r for r in range(1, 20) if grades.cell(r, 1).value) + 2]
+    reasons = wb["异常"]
+    col = [c.value for c in reasons[3]].index("原因") + 1
+    assert reasons.cell(4, col).alignment.wrap_text and reasons.column_dimensions["D"].width >= 60
+
+
+def test_files_are_relative_links_and_no_absolute_path_anywhere(batch, sheets):
+    path = batch["out"] / "汇总.xlsx"
+    wb = openpyxl.load_workbook(path)
+    for name in ("汇总", "排名", "异常"):
+        ws = wb[name]
+        col = [c.value for c in ws[3]].index("文件") + 1
+        cells = [ws.cell(r, col) for r in range(4, ws.max_row + 1) if ws.cell(r, col).value]
+        assert cells
+        for c in cells:
+            target = (batch["dir"] / c.value)
+            if target.is_file():  # an unreadable folder has no link; every workbook has one
+                link = c.hyperlink.target.replace("\\", "/")
+                assert not os.path.isabs(link) and (batch["out"] / link).resolve() == target.resolve(), link
+    secret = [str(batch["dir"]), str(batch["dir"].parent), "pytest-of"]
+    with zipfile.ZipFile(path) as z:
+        for n in z.namelist():
+            text = z.read(n).decode("utf-8", "replace")
+            assert not any(s in text for s in secret), n
+    csv_text = (batch["out"] / "汇总.csv").read_text("utf-8-sig")
+    assert not any(s in csv_text for s in secret)
 
 
 def test_xlsx_keeps_formula_like_text_as_text(batch):
@@ -307,6 +358,10 @@ def test_csv_same_rows_escaped_numbers_as_numbers(batch, sheets):
         for v in r.values():
             assert not v.startswith(("=", "+", "-", "@", "\t", "\r")), v
     by_name = {r["部门名称"]: r for r in rows}
+    # unreadable rows have no year: the years of the others are still plain integers (not "2020.0")
+    assert any(r["检查结果"] == "无法读取" for r in rows)
+    assert {r["预算年度"] for r in rows} <= {"2020", ""} and {r["规则年度"] for r in rows} <= {"2020", "2031", ""}
+    assert list(rows[0]) == list(sheets["汇总"][0]) and [r["文件"] for r in rows] == [r["文件"] for r in sheets["汇总"]]
     total = by_name["并列单位"]["综合评分"]
     assert re.fullmatch(r"\d+(\.\d+)?", total) and float(total) == pytest.approx(
         batch["expected"]["并列单位"][1].total)

@@ -348,7 +348,7 @@ def explain(reason: str) -> str:
         if part.endswith("sharedStrings.xml"):
             what = f"共享字符串表（{part}，工作簿中全部文字所在的部件）"
         elif "/worksheets/" in part:
-            what = f"工作表（{part}）"
+            return m.group(0)
         else:
             what = f"工作簿中的部件 {part}"
         return f"{what}解压后 {mb} MB，超过单个部件的上限：正常的评分工作簿不到 1 MB，未读取"
