@@ -42,7 +42,7 @@ def _billion_laughs(root: str, body: str) -> str:
     return f'<?xml version="1.0"?><!DOCTYPE {root} [{ents}]>{body}'
 
 
-def _with_shared_strings(src, dst, sst: str):
+def _with_shared_strings(src, dst, sst: str, compression=zipfile.ZIP_STORED):
     """A plain workbook whose A1 uses a shared-strings part with the given XML (openpyxl writes inline strings)."""
     def edit(name, data):
         text = data.decode()
@@ -57,7 +57,7 @@ def _with_shared_strings(src, dst, sst: str):
                                 'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>').encode()
         return data
     _rezip(src, dst, edit)
-    with zipfile.ZipFile(dst, "a") as z:
+    with zipfile.ZipFile(dst, "a", compression) as z:
         z.writestr("xl/sharedStrings.xml", sst)
 
 
@@ -567,3 +567,131 @@ def test_workers_end_when_the_parent_is_killed(tmp_path):
     while any(alive(k) for k in kids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(k) for k in kids)
+
+
+# ------------------------------------------------------------------------------------------ issue 10, item 7
+def _collect(tmp_path, *sources, extra=()):
+    out = tmp_path / "输出"
+    out.mkdir(exist_ok=True)
+    buf = io.StringIO()
+    code = main(["collect", *map(str, sources), "-o", str(out / "汇总.xlsx"), "--csv", str(out / "汇总.csv"),
+                 *extra], out=buf)
+    return code, buf.getvalue(), {n: _sheet(out / "汇总.xlsx", n) for n in openpyxl.load_workbook(
+        out / "汇总.xlsx", read_only=True).sheetnames}
+
+
+def test_empty_broken_xml_and_big_shared_strings_are_named_in_chinese(tmp_path, factory):
+    d = tmp_path / "in"
+    d.mkdir()
+    raw, header = varied(factory.system, factory.base_case, 1, seed=31)[0]
+    factory.write(d / "正常.xlsm", raw, header)
+    (d / "空文件.xlsm").write_bytes(b"")
+    part = next(p for p, (sheet, _) in factory.parts.items() if sheet == "基础数据")
+    _rezip(d / "正常.xlsm", d / "XML损坏.xlsm", lambda n, b: b[: len(b) // 2] if n == part else b)
+    plain = tmp_path / "plain.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "x"
+    wb.save(plain)
+    rng = random.Random(5)
+    items = "".join(f"<si><t>{rng.randrange(10**8):08d}</t></si>" for _ in range(1_600_000))
+    _with_shared_strings(plain, d / "字符串过多.xlsx", '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                         f'2006/main" count="1600000" uniqueCount="1600000">{items}</sst>', zipfile.ZIP_DEFLATED)
+    code, out, sheets = _collect(tmp_path, d)
+    assert code == 1
+    bad = {r["文件"]: r for r in sheets["异常"]}
+    assert set(bad) == {"空文件.xlsm", "XML损坏.xlsm", "字符串过多.xlsx"}
+    assert bad["空文件.xlsm"]["原因"].startswith("文件为空（0 字节）")
+    assert "XML 内容已损坏" in bad["XML损坏.xlsm"]["原因"]
+    assert "共享字符串表" in bad["字符串过多.xlsx"]["原因"] and "工作表过大" not in bad["字符串过多.xlsx"]["原因"]
+    for r in bad.values():  # the parser's own English words never reach the sheet
+        assert "Error" not in r["原因"] and not re.search(r"[A-Za-z]{5,}", re.sub(r"sharedStrings|Excel", "", r["原因"]))
+
+
+def test_duplicate_departments_flagged_and_not_all_ranked(tmp_path, factory):
+    d = tmp_path / "in"
+    (d / "副本").mkdir(parents=True)
+    variants = varied(factory.system, factory.base_case, 3, seed=41)
+    factory.write(d / "唯一.xlsm", *variants[0])
+    factory.write(d / "原件.xlsm", variants[1][0], {**variants[1][1], "部门名称": "某某局"})
+    copy = (d / "原件.xlsm").read_bytes()
+    for k in range(26):  # 27 copies of one department in all
+        (d / "副本" / f"副本{k:02d}.xlsm").write_bytes(copy)
+    # two different submissions for one department (full-width letters and spaces still match)
+    factory.write(d / "甲.xlsm", variants[2][0], {**variants[2][1], "部门名称": "ＡＢ 中心"})
+    factory.write(d / "乙.xlsm", variants[0][0], {**variants[0][1], "部门名称": "AB中心"})
+    code, out, sheets = _collect(tmp_path, d)
+    assert code == 1 and "部门名称重复 29 个文件（其中重复副本 26 个），参加排名 2 个" in out
+    rows = sheets["汇总"]
+    copies = [r for r in rows if r["部门名称"] == "某某局"]
+    assert len(copies) == 27 and [r["排名"] for r in copies].count("未排名") == 26
+    assert sum(isinstance(r["排名"], int) for r in copies) == 1
+    assert all("部门名称重复" in r["问题"] for r in copies)
+    differing = [r for r in rows if r["部门名称"] in ("ＡＢ 中心", "AB中心")]
+    assert [r["排名"] for r in differing] == ["未排名", "未排名"]
+    assert all("数据不同" in r["问题"] and "均未参加排名" in r["问题"] for r in differing)
+    assert [r["部门名称"] for r in sheets["排名"]] in (["某某局", variants[0][1]["部门名称"]],
+                                                     [variants[0][1]["部门名称"], "某某局"])
+    bad = sheets["异常"]
+    assert len(bad) == 29 and {r["类别"] for r in bad} == {"部门重复"}
+    assert sum(r["文件数"] for r in sheets["等级分布"]) == 4  # the 26 copies are not counted again
+
+
+def _as_nobody(fn):
+    """Run fn() in a forked child without root's right to read every folder; returns what fn returned."""
+    import pickle
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.close(r)
+            if os.getuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            data = pickle.dumps(("ok", fn()))
+        except BaseException as exc:
+            data = pickle.dumps(("error", repr(exc)))
+        with os.fdopen(w, "wb") as f:
+            f.write(data)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    import pickle as p
+    status, value = p.loads(data)
+    assert status == "ok", value
+    return value
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or not sys.platform.startswith("linux"), reason="POSIX permissions")
+def test_unreadable_subfolder_is_listed(factory):
+    import shutil
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="collect-perm-", dir="/tmp"))
+    try:
+        os.chmod(base, 0o777)
+        d = base / "收到的"
+        (d / "锁住的区").mkdir(parents=True)
+        raw, header = varied(factory.system, factory.base_case, 1, seed=51)[0]
+        factory.write(d / "可读.xlsm", raw, header)
+        factory.write(d / "锁住的区" / "看不到.xlsm", raw, {**header, "部门名称": "另一单位"})
+        for p in (base, d, d / "可读.xlsm"):
+            os.chmod(p, 0o777 if p.is_dir() else 0o644)
+        os.chmod(d / "锁住的区", 0o000)
+        paths, odd, _ = _as_nobody(lambda: expand_sources([str(d)]))
+        assert [p.name for p in paths] == ["可读.xlsm"]
+        assert len(odd) == 1 and odd[0][0].name == "锁住的区" and "无法读取此文件夹（没有读取权限）" in odd[0][1]
+        # the whole command: the folder is a row of 异常, the exit code says so
+        out = base / "输出"
+        out.mkdir(mode=0o777)
+        os.chmod(out, 0o777)
+        code, text = _as_nobody(lambda: (main(["collect", str(d), "-o", str(out / "汇总.xlsx"), "--jobs", "1"],
+                                              out=(buf := io.StringIO())), buf.getvalue()))
+        assert code == 1, text
+        bad = _sheet(out / "汇总.xlsx", "异常")
+        assert [(r["文件"], r["类别"]) for r in bad] == [("锁住的区/", "无法读取")]
+        assert "没有汇总" in bad[0]["原因"]
+    finally:
+        os.chmod(base / "收到的" / "锁住的区", 0o755)
+        shutil.rmtree(base, ignore_errors=True)
