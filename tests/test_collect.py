@@ -695,3 +695,147 @@ def test_unreadable_subfolder_is_listed(factory):
     finally:
         os.chmod(base / "收到的" / "锁住的区", 0o755)
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------ --compare
+@pytest.fixture(scope="module")
+def two_years(tmp_path_factory, factory):
+    """Last year's summary (6 departments, budget year 2019) and this year's files (4 of them again, 1 new)."""
+    root = tmp_path_factory.mktemp("两年")
+    last, now = root / "2019年收到的", root / "2020年收到的"
+    last.mkdir()
+    now.mkdir()
+    for k, (raw, header) in enumerate(varied(factory.system, factory.base_case, 6, seed=61)):
+        factory.write(last / f"单位{k}.xlsm", raw, {**header, "预算年度": 2019})
+    for k, (raw, header) in enumerate(varied(factory.system, factory.base_case, 4, seed=62)):
+        factory.write(now / f"单位{k}.xlsm", raw, header)
+    raw, header = varied(factory.system, factory.base_case, 5, seed=63)[4]
+    factory.write(now / "新单位.xlsm", raw, {**header, "部门名称": "新成立的单位"})
+    assert main(["collect", str(last), "-o", str(root / "上次汇总.xlsx")], out=io.StringIO()) == 0
+    return {"root": root, "now": now, "last": root / "上次汇总.xlsx",
+            "before": {r["部门名称"]: r for r in _sheet(root / "上次汇总.xlsx", "汇总")}}
+
+
+def test_compare_matches_adds_and_lists_missing(two_years, tmp_path):
+    code, out, sheets = _collect(tmp_path, two_years["now"], extra=["--compare", str(two_years["last"])])
+    assert code == 0, out
+    assert "与上次汇总 上次汇总.xlsx 对比：两年都有 4，仅本次有 1，仅上次有 2" in out
+    cmp = {r["部门名称"]: r for r in sheets["与上次对比"]}
+    now = {r["部门名称"]: r for r in sheets["汇总"]}
+    before = two_years["before"]
+    assert set(cmp) == set(now) | set(before)
+    for name in (f"测试单位{k:05d}" for k in range(1, 5)):
+        r = cmp[name]
+        assert r["对比情况"] == "两年都有" and r["本次排名"] == now[name]["排名"]
+        assert r["本次综合评分"] == now[name]["综合评分"] and r["上次综合评分"] == before[name]["综合评分"]
+        assert r["上次评分等级"] == before[name]["评分等级"] and r["上次规则年度"] == 2020
+        assert r["增减"] == pytest.approx(round(now[name]["综合评分"] - before[name]["综合评分"], 2))
+        assert r["说明"] is None
+    assert cmp["新成立的单位"]["对比情况"] == "仅本次有" and cmp["新成立的单位"]["上次综合评分"] is None
+    for name in ("测试单位00005", "测试单位00006"):
+        assert cmp[name]["对比情况"] == "仅上次有" and cmp[name]["本次综合评分"] is None
+        assert cmp[name]["上次综合评分"] == before[name]["综合评分"] and "本次没有收到" in cmp[name]["说明"]
+    ws = openpyxl.load_workbook(tmp_path / "输出" / "汇总.xlsx")["与上次对比"]
+    assert "上次汇总.xlsx" in ws["A1"].value and ws.page_setup.orientation == "landscape"
+    notes = [c.value for c in ws["A"] if c.value and "按部门名称匹配" in str(c.value)]
+    assert notes and "没有部门代码" in notes[0]
+
+
+def test_compare_other_rules_year_or_region_shown_beside_not_subtracted(two_years, tmp_path):
+    # a summary written by an earlier collect (header in row 1, no title rows) under another rules year
+    before = two_years["before"]
+    old = openpyxl.Workbook()
+    ws = old.active
+    ws.title = "汇总"
+    ws.append(["文件", "部门名称", "预算年度", "规则年度", "综合评分", "评分等级"])
+    for name, r in before.items():
+        ws.append([r["文件"], name, 2019, 2019, r["综合评分"], r["评分等级"]])
+    old.save(tmp_path / "旧版汇总.xlsx")
+    code, out, sheets = _collect(tmp_path, two_years["now"], extra=["--compare", str(tmp_path / "旧版汇总.xlsx")])
+    assert code == 0 and "指标体系不同、分数并列未相减 4" in out
+    r = {x["部门名称"]: x for x in sheets["与上次对比"]}["测试单位00001"]
+    assert r["上次综合评分"] == before["测试单位00001"]["综合评分"] and r["上次规则年度"] == 2019
+    assert r["增减"] is None and "规则年度不同（上次 2019，本次 2020）" in r["说明"] and "不相减" in r["说明"]
+    # the same rules year, but another region's indicator system
+    other = openpyxl.load_workbook(two_years["last"])
+    for sheet in other:
+        sheet["A2"] = sheet["A2"].value.replace("地区：深圳市", "地区：广州市")
+    other.save(tmp_path / "广州.xlsx")
+    code, out, sheets = _collect(tmp_path / "输出", two_years["now"], extra=["--compare", str(tmp_path / "广州.xlsx")])
+    r = {x["部门名称"]: x for x in sheets["与上次对比"]}["测试单位00002"]
+    assert r["增减"] is None and "地区不同（上次 广州市，本次 深圳市）" in r["说明"]
+
+
+def test_compare_refuses_what_is_not_a_summary(two_years, tmp_path, factory, capsys):
+    d = tmp_path
+    (d / "文本.xlsx").write_text("部门名称,综合评分\n某单位,90\n", encoding="utf-8")
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "别的表格"
+    wb.save(d / "别的.xlsx")
+    wb.active.title = "汇总"
+    wb.save(d / "无表头.xlsx")
+    raw, header = varied(factory.system, factory.base_case, 1, seed=71)[0]
+    factory.write(d / "评分工作簿.xlsm", raw, header)
+    big = openpyxl.load_workbook(two_years["last"])
+    big["汇总"]["XFD1048576"] = 1
+    big.save(d / "范围极大.xlsx")
+    (d / "上次.csv").write_text("x", encoding="utf-8")
+    cases = {"不存在.xlsx": "找不到", "文本.xlsx": "不是有效的 Excel 工作簿", "别的.xlsx": "没有“汇总”工作表",
+             "无表头.xlsx": "找不到“部门名称”“综合评分”表头", "评分工作簿.xlsm": "没有“汇总”工作表",
+             "范围极大.xlsx": "范围异常", "上次.csv": "不是 .xlsx 文件"}
+    for name, words in cases.items():
+        out = d / f"不应写出{len(name)}.xlsx"
+        code = main(["collect", str(two_years["now"]), "-o", str(out), "--compare", str(d / name)])
+        err = capsys.readouterr().err
+        assert code == 2 and words in err and "Traceback" not in err and "上次的汇总表" in err, (name, err)
+        assert not out.exists()
+
+
+# ------------------------------------------------------------------------------------------ what a reviewer prints
+RENDER_TOOLS = ("soffice", "pdftotext", "pdfinfo")
+
+
+@pytest.mark.skipif(not all(__import__("shutil").which(x) for x in RENDER_TOOLS),
+                    reason="needs LibreOffice and poppler: apt-get install libreoffice-calc poppler-utils fonts-noto-cjk")
+def test_summary_prints_readably_through_libreoffice(two_years, tmp_path, factory):
+    """40 departments (in two district sub-folders) and a comparison with last year, rendered to PDF."""
+    import subprocess
+
+    from perfscore.render import pdf_pages, to_pdf
+    d = tmp_path / "收到的"
+    variants = varied(factory.system, factory.base_case, 40, seed=81)
+    for k, (raw, header) in enumerate(variants):
+        sub = d / ("南山区" if k % 3 == 0 else "福田区")
+        sub.mkdir(parents=True, exist_ok=True)
+        factory.write(sub / f"单位{k:02d}.xlsm", raw, header)
+    code, out, sheets = _collect(tmp_path, d, extra=["--compare", str(two_years["last"])])
+    assert code == 0 and len(sheets["汇总"]) == 40
+    pdf = to_pdf([tmp_path / "输出" / "汇总.xlsx"], tmp_path / "pdf")[0]
+    sizes = pdf_pages(pdf)
+    texts = [subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), "-layout", str(pdf), "-"], capture_output=True,
+                            text=True, timeout=60).stdout for k in range(1, len(sizes) + 1)]
+    assert all(s["width"] > s["height"] for s in sizes)  # landscape
+    n = len(texts)
+    for k, t in enumerate(texts, 1):
+        assert re.search(rf"第\s*{k}\s*页\s*共\s*{n}\s*页", t), (k, t[-200:])  # the footer
+
+    def pages(title):  # the title row is repeated on every page of its sheet
+        return [t for t in texts if t.lstrip().startswith("深圳市部门整体支出绩效自评汇总" + title)]
+    summary = pages("（按综合评分排序）")
+    assert len(summary) == 1  # 40 departments, 29 columns: one page, one page wide
+    flat = "".join(summary[0].split())
+    assert all(v[1]["部门名称"] in flat for v in variants) and "排名" in flat and "问题" in flat
+    assert len(pages("：排名")) <= 2 and len(pages("：各指标平均得分率")) == 1
+    grades = pages("：等级分布")
+    assert len(grades) == 2  # the table, then the chart alone on its own page
+    assert "文件数" in grades[0] and "占比" in grades[0]
+    chart = "".join(grades[1].split())
+    assert all(g in chart for g in "优良中差") and "评分等级" in chart and "占比" not in chart
+    assert len(pages("：异常")) == 1 and len(pages("：与上次汇总")) >= 1
+    assert len(summary) + len(pages("：排名")) + 1 + 2 + 1 + len(pages("：与上次汇总")) == n  # no stray pages
+    # no absolute path: not in the text, not in the PDF's links either
+    text = "".join(texts)
+    for secret in (str(tmp_path), "pytest-of", "/tmp/"):
+        assert secret not in text
+    assert b"pytest-of" not in pdf.read_bytes() and b"/tmp/" not in pdf.read_bytes()
+    assert "南山区/单位00.xlsm" in flat

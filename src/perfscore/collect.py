@@ -835,7 +835,7 @@ def read_previous(path) -> Previous:
     for r in data[:head_at]:
         for x in r:
             m = re.search(r"地区[：:]\s*([^；;｜|\s]+)", str(x))
-            if m:
+            if m and m.group(1) not in ("—", "-"):
                 region = m.group(1)
     out = []
 
@@ -893,7 +893,7 @@ def compare_table(rows, rank, order, systems, prev: Previous):
     facts = Counter()
     for k in order:
         r = rows[k]
-        key = dept_key(r.get("department")) if r.get("scores") is not None else None
+        key = dept_key(r.get("department"))
         if not key or key in seen:
             continue
         seen.add(key)
@@ -914,7 +914,7 @@ def compare_table(rows, rank, order, systems, prev: Previous):
         if total is None:
             note.append("上次没有综合评分（当时无法读取或无法计分）")
         elif r.get("total") is None:
-            note.append("本次没有综合评分")
+            note.append(f"本次没有综合评分（{r.get('status')}，见“异常”表）")
         elif _same_system(region_now, r.get("year"), prev.region, year):
             change = round(r["total"] - total, 2)
             if year != r.get("year"):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 TEXT, WRAP, SCORE, PCT, INT, NUMBER, LINK = "text", "wrap", "score", "pct", "int", "number", "link"
 FOOTER = "&C第 &P 页 共 &N 页"
 MAX_URLS = 65_000           # Excel's limit is 65,530 hyperlinks per sheet
-MAX_URL_LEN = 2_000         # Excel's limit is 2,079 characters
+MAX_ROWS = 1_048_576        # rows in an Excel sheet
 _CAPS = {TEXT: 30, WRAP: 50, LINK: 36, SCORE: 12, PCT: 12, INT: 10, NUMBER: 12}
 
 
@@ -49,18 +49,23 @@ def text_width(v) -> int:
     if v is None:
         return 0
     if isinstance(v, float):
-        s = f"{v:.2f}"
-    else:
-        s = str(v)
+        return len(f"{v:.2f}")
+    s = str(v)
+    if s.isascii():
+        return len(s)
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
 
 
 def _widths(t: Table) -> list[float]:
     out = []
-    sample = t.rows if len(t.rows) <= 20_000 else t.rows[:10_000] + t.rows[-10_000:]
+    rows = t.rows
+    # numbers have a bounded width: a sample of rows is enough; text is measured in every row (up to 20,000)
+    sample = rows if len(rows) <= 2_000 else rows[:1_000] + rows[-1_000:]
+    text_rows = rows if len(rows) <= 20_000 else rows[:10_000] + rows[-10_000:]
     for j, c in enumerate(t.columns):
         cap = c.cap or _CAPS[c.kind]
-        content = max((text_width(r[j]) for r in sample), default=0)
+        numeric = c.kind in (SCORE, PCT, INT, NUMBER)
+        content = max((text_width(r[j]) for r in (sample if numeric else text_rows)), default=0)
         if c.kind == PCT:
             content = max(content, 7) if content else 0
         head = text_width(c.name)
@@ -85,6 +90,12 @@ def _header_lines(t: Table, widths) -> int:
 def write_workbook(path, tables: list[Table], subtitle: str) -> None:
     """Write ``tables`` (one sheet each, in order) to ``path`` (the caller makes it atomic)."""
     import xlsxwriter
+
+    from .errors import PerfscoreError
+    for t in tables:
+        if len(t.rows) + len(t.notes) + 10 > MAX_ROWS:
+            raise PerfscoreError(f"“{t.name}”表有 {len(t.rows)} 行，超过 Excel 工作表的行数上限（{MAX_ROWS} 行）："
+                                 f"请分批汇总（例如按子文件夹）")
     wb = xlsxwriter.Workbook(str(path), {
         "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
         "strings_to_urls": False, "default_date_format": "yyyy-mm-dd"})
