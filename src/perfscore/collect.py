@@ -35,12 +35,31 @@ Bounds, per file
 
 Output
     One workbook, written atomically (temporary file beside it, then ``os.replace``), never over an existing
-    file without ``--force``: 汇总 (one row per file, every indicator score in table order — always the engine's
-    recomputed scores, never the ones stored in the file), 排名 (files with a total, highest first; equal totals
-    share a rank), 指标得分率 (mean of score/分值 over the files where the indicator could be scored, per rules
-    year), 等级分布 (counts, with a bar chart) and 异常 (every file that could not be read or did not pass its
-    check, with the reason). ``--csv``: the 汇总 rows in UTF-8 with BOM; every text cell that Excel would take for
-    a formula (starting with = + - @, tab or CR) is prefixed with ``'``; numbers stay numbers.
+    file without ``--force``, by ``summary.py`` (XlsxWriter, constant memory; layout and print setup there):
+    汇总 (one row per file in rank order: 排名, 部门名称, 综合评分, 评分等级, every indicator score in table
+    order — always the engine's recomputed scores, never the ones stored in the file — then 检查结果, years,
+    file and problems), 排名 (files with a total, highest first; equal totals share a rank), 指标得分率 (mean
+    of score/分值 over the files where the indicator could be scored, per rules year), 等级分布 (counts, with a
+    bar chart on its own page), 异常 (every file or folder that could not be read, did not pass its check or
+    shares its department name with another file, with the reason) and, with ``--compare``, 与上次对比.
+    Files are named relative to the collected folder (the common folder of the sources) and linked relative
+    to the summary's folder: no absolute path goes into the workbook or the CSV. ``--csv``: the 汇总 rows in
+    UTF-8 with BOM; every text cell that Excel would take for a formula (starting with = + - @, tab or CR) is
+    prefixed with ``'``; numbers stay numbers (years as integers).
+
+Duplicates
+    Files with the same 部门名称 (compared without spaces, full-width folded) are all listed in 异常. Exact
+    copies (same scores, total, grade and budget year) are ranked and counted once; copies that differ are
+    not ranked at all, since nobody can tell which one is the department's result.
+
+Comparison (``--compare LAST.xlsx``)
+    LAST is a summary written by collect (this version or an earlier one: the header row is found by its
+    labels). Departments are matched by name; the workbooks have no department-code field. Last time's
+    total, grade and rules year are shown beside this time's; the change is computed only when both come
+    from the same indicator system (same region and rules year, or rules-year files with no difference), and
+    otherwise the sheet says why not. Departments present only once are listed. LAST is checked like a
+    received workbook (zip sanity, bombs, DTDs) and its sheet extent is bounded before parsing; anything that
+    is not such a summary is a usage error (exit 2) with a message in Chinese.
 
 Exit code: 0 every file was read and passed; 1 some files are in 异常 (the batch still completed);
 2 usage errors (raised as PerfscoreError, printed by the CLI).
