@@ -377,13 +377,13 @@ def explain(reason: str) -> str:
 def _exact_system(year: int):
     """The rules year must have its own file: load_system would fall back to an older year."""
     from .system import available_years, load_system
-    if year not in _YEARS:
-        _YEARS[year] = year in available_years()
-    if not _YEARS[year]:
+    if year not in _YEARS:  # the system itself, or None (a file-system scan per file would cost ~0.1 ms)
+        _YEARS[year] = load_system(year) if year in available_years() else None
+    if _YEARS[year] is None:
         years = "、".join(map(str, available_years()))
         raise UnknownYear(f"规则年度 {year} 没有对应的指标体系（现有年度：{years}）：文件可能被改动过，"
                           f"或由更新的 perfscore 生成；请核实后安装该年度的指标体系再汇总")
-    return load_system(year)
+    return _YEARS[year]
 
 
 def _score_file(path: str) -> dict:
