@@ -40,7 +40,7 @@ Output
     order — always the engine's recomputed scores, never the ones stored in the file — then 检查结果, years,
     file and problems), 排名 (files with a total, highest first; equal totals share a rank), 指标得分率 (mean
     of score/分值 over the files where the indicator could be scored, per rules year), 等级分布 (counts, with a
-    bar chart on its own page), 异常 (every file or folder that could not be read, did not pass its check or
+    bar chart on a chart sheet of its own, 等级分布图), 异常 (every file or folder that could not be read, did not pass its check or
     shares its department name with another file, with the reason) and, with ``--compare``, 与上次对比.
     Files are named relative to the collected folder (the common folder of the sources) and linked relative
     to the summary's folder: no absolute path goes into the workbook or the CSV. ``--csv``: the 汇总 rows in
@@ -745,7 +745,8 @@ def summary_tables(files, rows, *, names=None, links=None, previous=None) -> tup
         Table(RANKING, f"{head}：排名", rcols, rrows, [links[k] for k in ranked], freeze_cols=2),
         Table(RATES, f"{head}：各指标平均得分率", tcols, rate_rows),
         Table(GRADES, f"{head}：等级分布", [Column("等级", TEXT), Column("文件数", INT), Column("占比", PCT)], grows,
-              chart={"categories": 0, "values": 1, "title": "等级分布", "y": "文件数", "x": "评分等级"},
+              chart={"sheet": GRADES + "图", "categories": 0, "values": 1, "title": f"{head}：等级分布（计入 {graded} 个文件）",
+                     "y": "文件数", "x": "评分等级"},
               notes=[f"注：{copies} 个重复副本未计入。"] if copies else []),
         Table(PROBLEMS, f"{head}：异常（无法读取、未通过检查或部门重复的文件，附原因）", pcols, problems, plinks),
     ]

@@ -4,7 +4,7 @@ one starts, so 10,000 or 100,000 departments cost the same memory), laid out to 
 Every sheet has a title row and a subtitle row (region, rules year, date of collection, where the files came
 from), a frozen header, column widths measured from the content, number formats by column kind, and a print
 setup: A4 landscape, one page wide, the title and header rows repeated on every page, footer
-“第 N 页 共 M 页”. The 等级分布 chart sits alone on the second page of its sheet.
+“第 N 页 共 M 页”. The 等级分布 chart is a chart sheet of its own (等级分布图): one printed page, full size.
 
 Text read from files is always written with ``write_string`` (never ``write``, which would turn "=..." into a
 formula); the workbook options switch XlsxWriter's string-to-formula/number/URL conversions off as well.
@@ -40,7 +40,7 @@ class Table:
     rows: list
     links: list | None = None
     freeze_cols: int = 0
-    chart: dict | None = None   # {"categories": col, "values": col, "title": str, "y": str, "x": str}
+    chart: dict | None = None   # {"sheet": name, "categories": col, "values": col, "title": str, "y": str, "x": str}
     notes: list[str] = field(default_factory=list)  # lines under the table (before any chart)
 
 
@@ -131,7 +131,7 @@ def _sheet(wb, f, t: Table, subtitle: str) -> None:
         ws.set_column(j, j, w)
     # short tables: the title rows span extra (empty, default-width) columns rather than wrap into a tower
     span, total_w = ncol, sum(widths)
-    while total_w < (120 if t.chart else 90):
+    while total_w < 90:
         span, total_w = span + 1, total_w + 8.43
     title_lines = max(1, math.ceil(text_width(t.title) * 1.4 / total_w))  # 14 pt title: wider characters
     sub_lines = max(1, math.ceil(text_width(subtitle) / total_w))
@@ -177,28 +177,26 @@ def _sheet(wb, f, t: Table, subtitle: str) -> None:
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-    ws.repeat_rows(0, 1 if t.chart else 2)
+    ws.repeat_rows(0, 2)
     ws.set_footer(FOOTER)
     ws.center_horizontally()
-    if t.chart:
-        # the table on page 1, the chart alone on page 2 (a manual break: fit-to-pages would override it)
-        top = r + 2
-        ws.set_h_pagebreaks([top])
-        ws.fit_to_pages(1, 0)
+    ws.fit_to_pages(1, 0)
+    if t.chart:  # a chart sheet of its own: one printed page, in Excel and in LibreOffice alike
         n = len(t.rows)
-        ch = wb.add_chart({"type": "column"})
         c = t.chart
+        ch = wb.add_chart({"type": "column"})
         ch.add_series({"name": t.columns[c["values"]].name,
                        "categories": [t.name, 3, c["categories"], 2 + n, c["categories"]],
                        "values": [t.name, 3, c["values"], 2 + n, c["values"]],
-                       "data_labels": {"value": True}, "fill": {"color": "#4472C4"}})
-        ch.set_title({"name": c["title"], "name_font": {"name": "黑体", "size": 16}})
-        ch.set_x_axis({"name": c["x"], "name_font": {"name": "宋体", "size": 12},
-                       "num_font": {"name": "宋体", "size": 12}})
-        ch.set_y_axis({"name": c["y"], "name_font": {"name": "宋体", "size": 12},
-                       "num_font": {"name": "宋体", "size": 11}, "major_gridlines": {"visible": True}})
+                       "data_labels": {"value": True, "font": {"size": 14}}, "fill": {"color": "#4472C4"}})
+        ch.set_title({"name": c["title"] + "\n" + subtitle, "name_font": {"name": "黑体", "size": 16}})
+        ch.set_x_axis({"name": c["x"], "name_font": {"name": "宋体", "size": 14},
+                       "num_font": {"name": "宋体", "size": 14}})
+        ch.set_y_axis({"name": c["y"], "name_font": {"name": "宋体", "size": 14},
+                       "num_font": {"name": "宋体", "size": 12}, "major_gridlines": {"visible": True}})
         ch.set_legend({"none": True})
-        ch.set_size({"width": 860, "height": 540})
-        ws.insert_chart(top, 0, ch, {"x_offset": 4, "y_offset": 4, "object_position": 3})
-    else:
-        ws.fit_to_pages(1, 0)
+        cs = wb.add_chartsheet(c["sheet"])
+        cs.set_chart(ch)
+        cs.set_landscape()
+        cs.set_paper(9)
+        cs.set_footer(FOOTER)
