@@ -357,6 +357,8 @@ def _collect_args(p):
     p.add_argument("-o", "--output", metavar="路径", required=True, help="汇总工作簿（.xlsx）")
     p.add_argument("--csv", metavar="路径", help="同时输出 CSV（UTF-8 带 BOM，可直接用 Excel 打开）")
     p.add_argument("--jobs", type=int, metavar="N", help="并行进程数（默认为 CPU 核数）")
+    p.add_argument("--compare", metavar="上次汇总.xlsx",
+                   help="与上次 collect 生成的汇总表对比（按部门名称匹配），另加“与上次对比”表")
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的输出文件")
 
 
