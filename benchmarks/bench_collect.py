@@ -8,8 +8,11 @@ What is measured
   with varied inputs made by tests/workbook_variants.py (a few ms each, every formula cell consistent).
 * collect: each N runs in a fresh Python process (so ``ru_maxrss`` belongs to that run alone) calling the real
   command, ``run_collect`` — sources, worker pool, summary workbook and CSV. Reported: workbooks per second
-  end to end and for the processing phase alone (read_filled + check_filled in the workers), and the time
-  spent writing the summary.
+  end to end and for the processing phase alone (read_filled + check_filled in the workers), and where the
+  rest of the time goes: finding the files, building the tables, writing the summary (XlsxWriter in
+  constant-memory mode) and the CSV.
+* The machine's load average is printed before each run: on a shared machine other processes take CPU time
+  from the workers, and the figures say so rather than hide it.
 * Memory: peak RSS of the collect process (``ru_maxrss`` of self), the largest worker (``ru_maxrss`` of
   children: the maximum over the waited-for workers, not their sum), and the peak of (self + all live workers)
   sampled from /proc/<pid>/smaps_rollup every 50 ms, as PSS (shared pages divided among the processes: the
@@ -136,7 +139,9 @@ def run_collect_once(src: str, out: str, jobs: int) -> dict:
         return wrapper
 
     collect.collect_rows = timed("process", collect.collect_rows)
+    collect.summary_tables = timed("tables", collect.summary_tables)
     collect.write_summary = timed("xlsx", collect.write_summary)
+    collect.expand_sources = timed("sources", collect.expand_sources)
     collect.write_csv = timed("csv", collect.write_csv)
     import python_calamine  # noqa: F401  (imports are in the command's wall time, not in the phases)
 
@@ -149,7 +154,9 @@ def run_collect_once(src: str, out: str, jobs: int) -> dict:
     total = time.perf_counter() - t0
     sampler.stop.set()
     sampler.join()
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"code": code, "total": total, **phases, "stdout": buf.getvalue(),
+            "cpu_self": me.ru_utime + me.ru_stime, "cpu_children": kids.ru_utime + kids.ru_stime,
             "self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "child_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             "rss_sum_mb": sampler.peak_rss / 1024, "pss_sum_mb": sampler.peak_pss / 1024}
@@ -236,6 +243,7 @@ def main():
                 for p in all_files[:n]:
                     os.link(p, d / p.name)
             out = work / f"汇总_{n}.xlsx"
+            load = os.getloadavg()
             t0 = time.perf_counter()
             proc = subprocess.run([sys.executable, __file__, "--_run", str(d), str(out), str(a.jobs)],
                                   capture_output=True, text=True)
@@ -246,12 +254,19 @@ def main():
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             rate, prate = n / r["total"], n / r["process"]
             est = n / base["rate"]
-            print(f"\nN = {n}：perfscore collect 退出码 {r['code']}")
+            print(f"\nN = {n}：perfscore collect 退出码 {r['code']}（开始时系统负载 {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}，"
+                  f"{os.cpu_count()} 个 CPU）")
             for line in r["stdout"].strip().splitlines():
                 print(f"    | {line}")
             print(f"  进程总用时（含 Python 启动和导入）{wall:.1f} 秒 = {n / wall:.0f} 个/秒；run_collect {r['total']:.1f} 秒 = "
-                  f"{rate:.0f} 个/秒，其中读取+检查 {r['process']:.1f} 秒 = {prate:.0f} 个/秒，写汇总 xlsx {r['xlsx']:.1f} 秒，"
-                  f"CSV {r['csv']:.2f} 秒")
+                  f"{rate:.0f} 个/秒")
+            other = r["total"] - r["process"] - r["tables"] - r["xlsx"] - r["csv"] - r["sources"]
+            print(f"  用时分布：查找文件 {r['sources']:.2f} 秒，读取+检查（工作进程）{r['process']:.1f} 秒 = {prate:.0f} 个/秒，"
+                  f"整理各表 {r['tables']:.2f} 秒，写汇总 xlsx（XlsxWriter constant_memory）{r['xlsx']:.2f} 秒，"
+                  f"CSV {r['csv']:.2f} 秒，其余 {other:.2f} 秒")
+            print(f"  CPU 时间（getrusage）：主进程 {r['cpu_self']:.1f} 秒（含导入），工作进程合计 {r['cpu_children']:.1f} 秒 = "
+                  f"每个文件 {r['cpu_children'] / n * 1000:.2f} ms；墙钟时间里工作进程得到的 CPU："
+                  f"{r['cpu_children'] / max(r['process'], 1e-9):.2f} 个 CPU（共 {a.jobs} 个进程；机器被其他进程占用时低于 {a.jobs}）")
             print(f"  基线外推 {est:.0f} 秒 → 倍数：进程总用时 {est / wall:.0f}×，run_collect {est / r['total']:.0f}×，"
                   f"读取+检查 {est / r['process']:.0f}×")
             print(f"  内存峰值：主进程 {r['self_mb']:.0f} MB（ru_maxrss），最大的工作进程 {r['child_mb']:.0f} MB"

@@ -42,7 +42,7 @@ def _billion_laughs(root: str, body: str) -> str:
     return f'<?xml version="1.0"?><!DOCTYPE {root} [{ents}]>{body}'
 
 
-def _with_shared_strings(src, dst, sst: str):
+def _with_shared_strings(src, dst, sst: str, compression=zipfile.ZIP_STORED):
     """A plain workbook whose A1 uses a shared-strings part with the given XML (openpyxl writes inline strings)."""
     def edit(name, data):
         text = data.decode()
@@ -57,7 +57,7 @@ def _with_shared_strings(src, dst, sst: str):
                                 'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>').encode()
         return data
     _rezip(src, dst, edit)
-    with zipfile.ZipFile(dst, "a") as z:
+    with zipfile.ZipFile(dst, "a", compression) as z:
         z.writestr("xl/sharedStrings.xml", sst)
 
 
@@ -184,8 +184,16 @@ def batch(tmp_path_factory, factory):
 
 
 def _sheet(path, name):
+    """The table of a summary sheet as dicts: the header is row 3 (under the title and subtitle rows); rows after
+    the first empty one (notes under the table) are not part of it."""
     rows = list(openpyxl.load_workbook(path)[name].values)
-    return [dict(zip(rows[0], r)) for r in rows[1:]]
+    assert rows[2][0] and rows[3 - 1] is not None
+    out = []
+    for r in rows[3:]:
+        if all(v is None for v in r):
+            break
+        out.append({k: v for k, v in zip(rows[2], r) if k is not None})
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -227,14 +235,19 @@ def test_good_files_have_the_engines_scores(batch, sheets, factory):
     for dept, (path, res) in batch["expected"].items():
         r = rows[dept]
         assert r["检查结果"].startswith("通过") and r["规则年度"] == 2020 and r["预算年度"] == 2020
-        assert Path(r["文件"]) == path
+        assert r["文件"] == path.relative_to(batch["dir"]).as_posix()  # relative to the collected folder
         assert r["综合评分"] == pytest.approx(res.total, abs=1e-9) and r["评分等级"] == res.grade
         for ind in res.indicators:
             assert r[ind.indicator.name] == pytest.approx(ind.score, abs=1e-9)
-    # columns: the header, every indicator in table order, then the results
+    # columns as a reviewer reads them: rank, department, total, grade, every indicator in table order, the rest
     head = list(sheets["汇总"][0])
-    assert head == ["文件", "部门名称", "预算年度", "规则年度", *[i.name for i in system.indicators],
-                    "综合评分", "评分等级", "检查结果", "问题"]
+    assert head == ["排名", "部门名称", "综合评分", "评分等级", *[i.name for i in system.indicators],
+                    "检查结果", "预算年度", "规则年度", "文件", "问题"]
+    # rows in rank order, the files without a total at the end
+    ranks = [r["排名"] for r in sheets["汇总"] if r["综合评分"] is not None]
+    assert ranks == sorted(ranks) and ranks[0] == 1
+    totals = [r["综合评分"] is None for r in sheets["汇总"]]
+    assert totals == sorted(totals)
 
 
 def test_ranking_with_shared_ranks(sheets):
@@ -268,22 +281,60 @@ def test_indicator_rates_and_grade_counts(sheets, factory):
 def test_summary_workbook_chart_formats_and_widths(batch):
     path = batch["out"] / "汇总.xlsx"
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["汇总", "排名", "指标得分率", "等级分布", "异常"]
-    charts = wb["等级分布"]._charts
-    assert len(charts) == 1 and type(charts[0]).__name__ == "BarChart"
+    assert wb.sheetnames == ["汇总", "排名", "指标得分率", "等级分布", "等级分布图", "异常"]
+    assert type(wb["等级分布图"]).__name__ == "Chartsheet"  # the chart prints alone on one page, full size
     with zipfile.ZipFile(path) as z:
-        chart = next(z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart"))
-    assert "等级分布!$B$2:$B$5" in chart.replace("'", "") and "等级分布!$A$2:$A$5" in chart.replace("'", "")
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert any("chartsheets/" in n for n in z.namelist())
+    assert len(charts) == 1 and "<c:barChart>" in charts[0]
+    assert "等级分布!$B$4:$B$7" in charts[0].replace("'", "") and "等级分布!$A$4:$A$7" in charts[0].replace("'", "")
+    for ws in wb:
+        title, sub = ws["A1"].value, ws["A2"].value
+        assert title.startswith("深圳市部门整体支出绩效自评汇总")
+        assert re.search(r"地区：深圳市；规则年度：2020；汇总日期：\d{4}-\d{2}-\d{2}；文件夹：收到的工作簿0；共 \d+ 个文件", sub)
+        assert ws.freeze_panes == ("C4" if ws.title in ("汇总", "排名") else "A4")
+        ps = ws.page_setup
+        assert ps.orientation == "landscape" and int(ps.paperSize) == 9
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ps.fitToWidth in (None, 1, "1") and int(ps.fitToHeight) == 0  # width 1 is the default
+        assert ws.print_title_rows == "$1:$3"
+        assert ws.oddFooter.center.text == "第 &P 页 共 &N 页"
     ws = wb["汇总"]
-    head = [c.value for c in ws[1]]
-    total = ws.cell(2, head.index("综合评分") + 1)
-    assert total.number_format == "0.00" and ws.cell(2, 5).number_format == "0.00"
-    assert ws.column_dimensions["A"].width >= 20 and ws.freeze_panes == "C2"
+    head = [c.value for c in ws[3]]
+    total = ws.cell(4, head.index("综合评分") + 1)
+    assert total.number_format == "0.00" and ws.cell(4, 5).number_format == "0.00"
+    assert ws.column_dimensions["B"].width >= 12  # department names fit
+    problems = head.index("问题") + 1
+    assert ws.cell(4, problems).alignment.wrap_text
     rates = wb["指标得分率"]
-    col = [c.value for c in rates[1]].index("平均得分率") + 1
-    assert rates.cell(2, col).number_format == "0.00%"
+    col = [c.value for c in rates[3]].index("平均得分率") + 1
+    assert rates.cell(4, col).number_format == "0.00%"
     grades = wb["等级分布"]
-    assert grades.cell(2, 3).number_format == "0.00%"
+    assert grades.cell(4, 3).number_format == "0.00%"
+    reasons = wb["异常"]
+    col = [c.value for c in reasons[3]].index("原因") + 1
+    assert reasons.cell(4, col).alignment.wrap_text and reasons.column_dimensions["D"].width >= 60
+
+
+def test_files_are_relative_links_and_no_absolute_path_anywhere(batch, sheets):
+    path = batch["out"] / "汇总.xlsx"
+    wb = openpyxl.load_workbook(path)
+    for name in ("汇总", "排名", "异常"):
+        ws = wb[name]
+        col = [c.value for c in ws[3]].index("文件") + 1
+        cells = [ws.cell(r, col) for r in range(4, ws.max_row + 1) if ws.cell(r, col).value]
+        assert cells
+        for c in cells:
+            target = (batch["dir"] / c.value)
+            if target.is_file():  # an unreadable folder has no link; every workbook has one
+                link = c.hyperlink.target.replace("\\", "/")
+                assert not os.path.isabs(link) and (batch["out"] / link).resolve() == target.resolve(), link
+    secret = [str(batch["dir"]), str(batch["dir"].parent), "pytest-of"]
+    with zipfile.ZipFile(path) as z:
+        for n in z.namelist():
+            text = z.read(n).decode("utf-8", "replace")
+            assert not any(s in text for s in secret), n
+    csv_text = (batch["out"] / "汇总.csv").read_text("utf-8-sig")
+    assert not any(s in csv_text for s in secret)
 
 
 def test_xlsx_keeps_formula_like_text_as_text(batch):
@@ -307,6 +358,10 @@ def test_csv_same_rows_escaped_numbers_as_numbers(batch, sheets):
         for v in r.values():
             assert not v.startswith(("=", "+", "-", "@", "\t", "\r")), v
     by_name = {r["部门名称"]: r for r in rows}
+    # unreadable rows have no year: the years of the others are still plain integers (not "2020.0")
+    assert any(r["检查结果"] == "无法读取" for r in rows)
+    assert {r["预算年度"] for r in rows} <= {"2020", ""} and {r["规则年度"] for r in rows} <= {"2020", "2031", ""}
+    assert list(rows[0]) == list(sheets["汇总"][0]) and [r["文件"] for r in rows] == [r["文件"] for r in sheets["汇总"]]
     total = by_name["并列单位"]["综合评分"]
     assert re.fullmatch(r"\d+(\.\d+)?", total) and float(total) == pytest.approx(
         batch["expected"]["并列单位"][1].total)
@@ -512,3 +567,275 @@ def test_workers_end_when_the_parent_is_killed(tmp_path):
     while any(alive(k) for k in kids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(k) for k in kids)
+
+
+# ------------------------------------------------------------------------------------------ issue 10, item 7
+def _collect(tmp_path, *sources, extra=()):
+    out = tmp_path / "输出"
+    out.mkdir(exist_ok=True)
+    buf = io.StringIO()
+    code = main(["collect", *map(str, sources), "-o", str(out / "汇总.xlsx"), "--csv", str(out / "汇总.csv"),
+                 *extra], out=buf)
+    return code, buf.getvalue(), {n: _sheet(out / "汇总.xlsx", n) for n in openpyxl.load_workbook(
+        out / "汇总.xlsx", read_only=True).sheetnames if n != "等级分布图"}
+
+
+def test_empty_broken_xml_and_big_shared_strings_are_named_in_chinese(tmp_path, factory):
+    d = tmp_path / "in"
+    d.mkdir()
+    raw, header = varied(factory.system, factory.base_case, 1, seed=31)[0]
+    factory.write(d / "正常.xlsm", raw, header)
+    (d / "空文件.xlsm").write_bytes(b"")
+    part = next(p for p, (sheet, _) in factory.parts.items() if sheet == "基础数据")
+    _rezip(d / "正常.xlsm", d / "XML损坏.xlsm", lambda n, b: b[: len(b) // 2] if n == part else b)
+    plain = tmp_path / "plain.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "x"
+    wb.save(plain)
+    rng = random.Random(5)
+    items = "".join(f"<si><t>{rng.randrange(10**8):08d}</t></si>" for _ in range(1_600_000))
+    _with_shared_strings(plain, d / "字符串过多.xlsx", '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                         f'2006/main" count="1600000" uniqueCount="1600000">{items}</sst>', zipfile.ZIP_DEFLATED)
+    code, out, sheets = _collect(tmp_path, d)
+    assert code == 1
+    bad = {r["文件"]: r for r in sheets["异常"]}
+    assert set(bad) == {"空文件.xlsm", "XML损坏.xlsm", "字符串过多.xlsx"}
+    assert bad["空文件.xlsm"]["原因"].startswith("文件为空（0 字节）")
+    assert "XML 内容已损坏" in bad["XML损坏.xlsm"]["原因"]
+    assert "共享字符串表" in bad["字符串过多.xlsx"]["原因"] and "工作表过大" not in bad["字符串过多.xlsx"]["原因"]
+    for r in bad.values():  # the parser's own English words never reach the sheet
+        assert "Error" not in r["原因"] and not re.search(r"[A-Za-z]{5,}", re.sub(r"sharedStrings|Excel", "", r["原因"]))
+
+
+def test_duplicate_departments_flagged_and_not_all_ranked(tmp_path, factory):
+    d = tmp_path / "in"
+    (d / "副本").mkdir(parents=True)
+    variants = varied(factory.system, factory.base_case, 3, seed=41)
+    factory.write(d / "唯一.xlsm", *variants[0])
+    factory.write(d / "原件.xlsm", variants[1][0], {**variants[1][1], "部门名称": "某某局"})
+    copy = (d / "原件.xlsm").read_bytes()
+    for k in range(26):  # 27 copies of one department in all
+        (d / "副本" / f"副本{k:02d}.xlsm").write_bytes(copy)
+    # two different submissions for one department (full-width letters and spaces still match)
+    factory.write(d / "甲.xlsm", variants[2][0], {**variants[2][1], "部门名称": "ＡＢ 中心"})
+    factory.write(d / "乙.xlsm", variants[0][0], {**variants[0][1], "部门名称": "AB中心"})
+    code, out, sheets = _collect(tmp_path, d)
+    assert code == 1 and "部门名称重复 29 个文件（其中重复副本 26 个），参加排名 2 个" in out
+    rows = sheets["汇总"]
+    copies = [r for r in rows if r["部门名称"] == "某某局"]
+    assert len(copies) == 27 and [r["排名"] for r in copies].count("未排名") == 26
+    assert sum(isinstance(r["排名"], int) for r in copies) == 1
+    assert all("部门名称重复" in r["问题"] for r in copies)
+    differing = [r for r in rows if r["部门名称"] in ("ＡＢ 中心", "AB中心")]
+    assert [r["排名"] for r in differing] == ["未排名", "未排名"]
+    assert all("数据不同" in r["问题"] and "均未参加排名" in r["问题"] for r in differing)
+    assert [r["部门名称"] for r in sheets["排名"]] in (["某某局", variants[0][1]["部门名称"]],
+                                                     [variants[0][1]["部门名称"], "某某局"])
+    bad = sheets["异常"]
+    assert len(bad) == 29 and {r["类别"] for r in bad} == {"部门重复"}
+    assert sum(r["文件数"] for r in sheets["等级分布"]) == 4  # the 26 copies are not counted again
+
+
+def _as_nobody(fn):
+    """Run fn() in a forked child without root's right to read every folder; returns what fn returned."""
+    import pickle
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.close(r)
+            if os.getuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            data = pickle.dumps(("ok", fn()))
+        except BaseException as exc:
+            data = pickle.dumps(("error", repr(exc)))
+        with os.fdopen(w, "wb") as f:
+            f.write(data)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    import pickle as p
+    status, value = p.loads(data)
+    assert status == "ok", value
+    return value
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or not sys.platform.startswith("linux"), reason="POSIX permissions")
+def test_unreadable_subfolder_is_listed(factory):
+    import shutil
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="collect-perm-", dir="/tmp"))
+    try:
+        os.chmod(base, 0o777)
+        d = base / "收到的"
+        (d / "锁住的区").mkdir(parents=True)
+        raw, header = varied(factory.system, factory.base_case, 1, seed=51)[0]
+        factory.write(d / "可读.xlsm", raw, header)
+        factory.write(d / "锁住的区" / "看不到.xlsm", raw, {**header, "部门名称": "另一单位"})
+        for p in (base, d, d / "可读.xlsm"):
+            os.chmod(p, 0o777 if p.is_dir() else 0o644)
+        os.chmod(d / "锁住的区", 0o000)
+        paths, odd, _ = _as_nobody(lambda: expand_sources([str(d)]))
+        assert [p.name for p in paths] == ["可读.xlsm"]
+        assert len(odd) == 1 and odd[0][0].name == "锁住的区" and "无法读取此文件夹（没有读取权限）" in odd[0][1]
+        # the whole command: the folder is a row of 异常, the exit code says so
+        out = base / "输出"
+        out.mkdir(mode=0o777)
+        os.chmod(out, 0o777)
+        code, text = _as_nobody(lambda: (main(["collect", str(d), "-o", str(out / "汇总.xlsx"), "--jobs", "1"],
+                                              out=(buf := io.StringIO())), buf.getvalue()))
+        assert code == 1, text
+        bad = _sheet(out / "汇总.xlsx", "异常")
+        assert [(r["文件"], r["类别"]) for r in bad] == [("锁住的区/", "无法读取")]
+        assert "没有汇总" in bad[0]["原因"]
+    finally:
+        os.chmod(base / "收到的" / "锁住的区", 0o755)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------ --compare
+@pytest.fixture(scope="module")
+def two_years(tmp_path_factory, factory):
+    """Last year's summary (6 departments, budget year 2019) and this year's files (4 of them again, 1 new)."""
+    root = tmp_path_factory.mktemp("两年")
+    last, now = root / "2019年收到的", root / "2020年收到的"
+    last.mkdir()
+    now.mkdir()
+    for k, (raw, header) in enumerate(varied(factory.system, factory.base_case, 6, seed=61)):
+        factory.write(last / f"单位{k}.xlsm", raw, {**header, "预算年度": 2019})
+    for k, (raw, header) in enumerate(varied(factory.system, factory.base_case, 4, seed=62)):
+        factory.write(now / f"单位{k}.xlsm", raw, header)
+    raw, header = varied(factory.system, factory.base_case, 5, seed=63)[4]
+    factory.write(now / "新单位.xlsm", raw, {**header, "部门名称": "新成立的单位"})
+    assert main(["collect", str(last), "-o", str(root / "上次汇总.xlsx")], out=io.StringIO()) == 0
+    return {"root": root, "now": now, "last": root / "上次汇总.xlsx",
+            "before": {r["部门名称"]: r for r in _sheet(root / "上次汇总.xlsx", "汇总")}}
+
+
+def test_compare_matches_adds_and_lists_missing(two_years, tmp_path):
+    code, out, sheets = _collect(tmp_path, two_years["now"], extra=["--compare", str(two_years["last"])])
+    assert code == 0, out
+    assert "与上次汇总 上次汇总.xlsx 对比：两年都有 4，仅本次有 1，仅上次有 2" in out
+    cmp = {r["部门名称"]: r for r in sheets["与上次对比"]}
+    now = {r["部门名称"]: r for r in sheets["汇总"]}
+    before = two_years["before"]
+    assert set(cmp) == set(now) | set(before)
+    for name in (f"测试单位{k:05d}" for k in range(1, 5)):
+        r = cmp[name]
+        assert r["对比情况"] == "两年都有" and r["本次排名"] == now[name]["排名"]
+        assert r["本次综合评分"] == now[name]["综合评分"] and r["上次综合评分"] == before[name]["综合评分"]
+        assert r["上次评分等级"] == before[name]["评分等级"] and r["上次规则年度"] == 2020
+        assert r["增减"] == pytest.approx(round(now[name]["综合评分"] - before[name]["综合评分"], 2))
+        assert r["说明"] is None
+    assert cmp["新成立的单位"]["对比情况"] == "仅本次有" and cmp["新成立的单位"]["上次综合评分"] is None
+    for name in ("测试单位00005", "测试单位00006"):
+        assert cmp[name]["对比情况"] == "仅上次有" and cmp[name]["本次综合评分"] is None
+        assert cmp[name]["上次综合评分"] == before[name]["综合评分"] and "本次没有收到" in cmp[name]["说明"]
+    ws = openpyxl.load_workbook(tmp_path / "输出" / "汇总.xlsx")["与上次对比"]
+    assert "上次汇总.xlsx" in ws["A1"].value and ws.page_setup.orientation == "landscape"
+    notes = [c.value for c in ws["A"] if c.value and "按部门名称匹配" in str(c.value)]
+    assert notes and "没有部门代码" in notes[0]
+
+
+def test_compare_other_rules_year_or_region_shown_beside_not_subtracted(two_years, tmp_path):
+    # a summary written by an earlier collect (header in row 1, no title rows) under another rules year
+    before = two_years["before"]
+    old = openpyxl.Workbook()
+    ws = old.active
+    ws.title = "汇总"
+    ws.append(["文件", "部门名称", "预算年度", "规则年度", "综合评分", "评分等级"])
+    for name, r in before.items():
+        ws.append([r["文件"], name, 2019, 2019, r["综合评分"], r["评分等级"]])
+    old.save(tmp_path / "旧版汇总.xlsx")
+    code, out, sheets = _collect(tmp_path, two_years["now"], extra=["--compare", str(tmp_path / "旧版汇总.xlsx")])
+    assert code == 0 and "指标体系不同、分数并列未相减 4" in out
+    r = {x["部门名称"]: x for x in sheets["与上次对比"]}["测试单位00001"]
+    assert r["上次综合评分"] == before["测试单位00001"]["综合评分"] and r["上次规则年度"] == 2019
+    assert r["增减"] is None and "规则年度不同（上次 2019，本次 2020）" in r["说明"] and "不相减" in r["说明"]
+    # the same rules year, but another region's indicator system
+    other = openpyxl.load_workbook(two_years["last"])
+    for sheet in other:
+        sheet["A2"] = sheet["A2"].value.replace("地区：深圳市", "地区：广州市")
+    other.save(tmp_path / "广州.xlsx")
+    code, out, sheets = _collect(tmp_path / "输出", two_years["now"], extra=["--compare", str(tmp_path / "广州.xlsx")])
+    r = {x["部门名称"]: x for x in sheets["与上次对比"]}["测试单位00002"]
+    assert r["增减"] is None and "地区不同（上次 广州市，本次 深圳市）" in r["说明"]
+
+
+def test_compare_refuses_what_is_not_a_summary(two_years, tmp_path, factory, capsys):
+    d = tmp_path
+    (d / "文本.xlsx").write_text("部门名称,综合评分\n某单位,90\n", encoding="utf-8")
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "别的表格"
+    wb.save(d / "别的.xlsx")
+    wb.active.title = "汇总"
+    wb.save(d / "无表头.xlsx")
+    raw, header = varied(factory.system, factory.base_case, 1, seed=71)[0]
+    factory.write(d / "评分工作簿.xlsm", raw, header)
+    big = openpyxl.load_workbook(two_years["last"])
+    big["汇总"]["XFD1048576"] = 1
+    big.save(d / "范围极大.xlsx")
+    (d / "上次.csv").write_text("x", encoding="utf-8")
+    cases = {"不存在.xlsx": "找不到", "文本.xlsx": "不是有效的 Excel 工作簿", "别的.xlsx": "没有“汇总”工作表",
+             "无表头.xlsx": "找不到“部门名称”“综合评分”表头", "评分工作簿.xlsm": "没有“汇总”工作表",
+             "范围极大.xlsx": "范围异常", "上次.csv": "不是 .xlsx 文件"}
+    for name, words in cases.items():
+        out = d / f"不应写出{len(name)}.xlsx"
+        code = main(["collect", str(two_years["now"]), "-o", str(out), "--compare", str(d / name)])
+        err = capsys.readouterr().err
+        assert code == 2 and words in err and "Traceback" not in err and "上次的汇总表" in err, (name, err)
+        assert not out.exists()
+
+
+# ------------------------------------------------------------------------------------------ what a reviewer prints
+RENDER_TOOLS = ("soffice", "pdftotext", "pdfinfo")
+
+
+@pytest.mark.skipif(not all(__import__("shutil").which(x) for x in RENDER_TOOLS),
+                    reason="needs LibreOffice and poppler: apt-get install libreoffice-calc poppler-utils fonts-noto-cjk")
+def test_summary_prints_readably_through_libreoffice(two_years, tmp_path, factory):
+    """40 departments (in two district sub-folders) and a comparison with last year, rendered to PDF."""
+    import subprocess
+
+    from perfscore.render import pdf_pages, to_pdf
+    d = tmp_path / "收到的"
+    variants = varied(factory.system, factory.base_case, 40, seed=81)
+    for k, (raw, header) in enumerate(variants):
+        sub = d / ("南山区" if k % 3 == 0 else "福田区")
+        sub.mkdir(parents=True, exist_ok=True)
+        factory.write(sub / f"单位{k:02d}.xlsm", raw, header)
+    code, out, sheets = _collect(tmp_path, d, extra=["--compare", str(two_years["last"])])
+    assert code == 0 and len(sheets["汇总"]) == 40
+    pdf = to_pdf([tmp_path / "输出" / "汇总.xlsx"], tmp_path / "pdf")[0]
+    sizes = pdf_pages(pdf)
+    texts = [subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), "-layout", str(pdf), "-"], capture_output=True,
+                            text=True, timeout=60).stdout for k in range(1, len(sizes) + 1)]
+    assert all(s["width"] > s["height"] for s in sizes)  # landscape
+    n = len(texts)
+    for k, t in enumerate(texts, 1):
+        assert re.search(rf"第\s*{k}\s*页\s*共\s*{n}\s*页", t), (k, t[-200:])  # the footer
+
+    def pages(title):  # the title row is repeated on every page of its sheet
+        return [t for t in texts if t.lstrip().startswith("深圳市部门整体支出绩效自评汇总" + title)]
+    summary = pages("（按综合评分排序）")
+    assert len(summary) == 1  # 40 departments, 29 columns: one page, one page wide
+    flat = "".join(summary[0].split())
+    assert all(v[1]["部门名称"] in flat for v in variants) and "排名" in flat and "问题" in flat
+    assert len(pages("：排名")) <= 2 and len(pages("：各指标平均得分率")) == 1
+    grades = pages("：等级分布")
+    assert len(grades) == 2  # the table, then the chart alone on its own page
+    assert "文件数" in grades[0] and "占比" in grades[0]
+    chart = "".join(grades[1].split())
+    assert all(g in chart for g in "优良中差") and "评分等级" in chart and "占比" not in chart
+    assert len(pages("：异常")) == 1 and len(pages("：与上次汇总")) >= 1
+    assert len(summary) + len(pages("：排名")) + 1 + 2 + 1 + len(pages("：与上次汇总")) == n  # no stray pages
+    # no absolute path: not in the text, not in the PDF's links either
+    text = "".join(texts)
+    for secret in (str(tmp_path), "pytest-of", "/tmp/"):
+        assert secret not in text
+    assert b"pytest-of" not in pdf.read_bytes() and b"/tmp/" not in pdf.read_bytes()
+    assert "南山区/单位00.xlsm" in flat

@@ -346,9 +346,6 @@ def test_outline_doc_lists_every_template_and_narrative_key():
         assert f"`{k}`" in doc, k
 
 
-@pytest.mark.xfail(strict=True, reason="numbers.round_to adds a tolerance of 1e-9 × the scaled value, which for amounts "
-                   "above about 10 million yuan reaches a whole cent: fmt_num(12741400.04) gives 12741400.05 (engine "
-                   "formula text). Remove this mark when numbers.py is fixed, and regenerate the committed draft.")
 def test_formula_amounts_exact_to_the_cent(draft):
     body = "\n".join(_texts(draft["doc"]))
     assert "资金调整、调剂比例=381700/12741400.04=3.00%" in body

@@ -139,3 +139,9 @@ def test_unknown_year_lists_available(tmp_path):
     with pytest.raises(UnknownYear) as ei:
         load_system(2019, root=root)
     assert "2020、2021" in str(ei.value)
+
+
+def test_every_packaged_input_names_its_source(system2020):
+    """Issue 15: an officer sees where each figure comes from (数据来源)."""
+    missing = [s.name for s in system2020.inputs.values() if not s.source]
+    assert not missing

@@ -169,7 +169,8 @@ def test_defined_names_validation_protection_and_conf(reference, system):
     assert len(data.data_validations.dataValidation) == len(system.inputs)
     conf = wb["xlwings.conf"]
     assert conf.sheet_state == "hidden" and conf["A1"].value == "UDF MODULES" and conf["B1"].value == "perfscore.udfs"
-    assert conf["A2"].value is None  # the first blank row ends xlwings's key list
+    assert (conf["A2"].value, conf["B2"].value) == ("ADD_WORKBOOK_TO_PYTHONPATH", "FALSE")
+    assert conf["A3"].value is None  # the first blank row ends xlwings's key list
     assert wb.defined_names[YEAR_NAME].attr_text == "'基础数据'!$C$7"
 
 

@@ -106,5 +106,25 @@ def carry_forward(last, year: int, output, *, system_path=None, force: bool = Fa
         if spec is not None and spec.standing and v is not None:
             case.inputs[iid] = CaseInput(v)
             carried.append(spec.name)
-    write_workbook(build_workbook(new, case), output, force=force)
-    return carried
+    built = build_workbook(new, case)
+    kept = _carry_conf(last, built)
+    write_workbook(built, output, force=force)
+    return carried + kept
+
+
+def _carry_conf(last, built) -> list[str]:
+    """Keep the keys of last year's ``xlwings.conf`` sheet that perfscore does not set itself (e.g. an
+    ``INTERPRETER_WIN`` with a %VARIABLE% path the IT department put there); ours are rewritten."""
+    from .layout import CONF_SHEET
+    from .xlconf import PORTABLE, read_conf_sheet, write_conf_sheet
+    old = read_conf_sheet(last) or []
+    extra = {}
+    for k, v in old:
+        if k.upper() not in PORTABLE and k.upper() not in {x.upper() for x in extra}:
+            extra[k] = "" if v is None else v
+    if not extra:
+        return []
+    ws = built.wb[CONF_SHEET]
+    ws.delete_rows(1, ws.max_row)
+    write_conf_sheet(ws, extra)
+    return [f"xlwings.conf 中的 {k}" for k in extra]

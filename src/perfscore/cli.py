@@ -309,14 +309,34 @@ command("macros", "重新生成 VBA 模块 xlwings_udfs.bas（xlwings 的函数�
 
 def cmd_doctor(args, out):
     from .doctor import report, run_checks
-    text, ok = report(run_checks())
+    text, ok = report(run_checks(args.workbook), args.workbook)
     out.write(text + "\n")
     return EXIT_OK if ok else EXIT_UNSCORABLE
 
 
-cmd_doctor.configure = lambda p: None
-command("doctor", "检查本机能否运行工作簿中的 PERF_ 函数：Python、xlwings 版本、pywin32、DLL、函数模块、Excel",
-        "perfscore doctor")(cmd_doctor)
+cmd_doctor.configure = lambda p: p.add_argument(
+    "workbook", nargs="?", metavar="工作簿",
+    help="要检查的评分工作簿（.xlsm）：另外核对它的 xlwings.conf 表、规则年度、地区和函数包装是否与本机安装的一致")
+command("doctor", "检查 Excel 实际会启动的 Python：从哪里找到（工作簿的 xlwings.conf 表、个人配置文件、PATH）、"
+        "是否 64 位、是否装有 perfscore、xlwings 及对应 Excel 位数的 DLL、pywin32；给出工作簿时核对其规则年度、地区和函数包装",
+        "perfscore doctor 某单位2021.xlsm（Windows 上：py -m perfscore doctor 某单位2021.xlsm）")(cmd_doctor)
+
+
+def cmd_bundle(args, out):
+    from .bundle import build_bundle
+    b = build_bundle(args.output, args.python, force=args.force, log=lambda m: out.write(m + "\n"))
+    out.write(f"已生成离线安装包 {b.path}（{len(b.wheels)} 个 wheel，共 {b.size / 1024 / 1024:.1f} MB）。\n"
+              f"把整个目录拷到目标电脑，先为所有用户安装 64 位 Python {args.python}，再以管理员身份运行 install.bat。\n")
+    return EXIT_OK
+
+
+cmd_bundle.configure = lambda p: (
+    p.add_argument("-o", "--output", required=True, metavar="目录", help="安装包写入的目录（不存在则新建；已有内容时需加 --force）"),
+    p.add_argument("--python", default="3.11", metavar="版本", help="目标电脑上的 Python 版本（默认 3.11；必须是 64 位）"),
+    p.add_argument("--force", action="store_true", help="用新的安装包替换已有的非空目录"))
+command("bundle", "在任何一台能上网的电脑上生成给 Windows 内网电脑用的离线安装包：perfscore 与全部依赖的 64 位 wheel（含 pywin32、"
+        "带 32/64 位 Excel 两个 DLL 的 xlwings）和 install.bat（为所有用户安装、不联网，装完运行 doctor）",
+        "perfscore bundle -o perfscore-离线安装包 --python 3.11")(cmd_bundle)
 
 
 def cmd_check(args, out):
@@ -357,6 +377,8 @@ def _collect_args(p):
     p.add_argument("-o", "--output", metavar="路径", required=True, help="汇总工作簿（.xlsx）")
     p.add_argument("--csv", metavar="路径", help="同时输出 CSV（UTF-8 带 BOM，可直接用 Excel 打开）")
     p.add_argument("--jobs", type=int, metavar="N", help="并行进程数（默认为 CPU 核数）")
+    p.add_argument("--compare", metavar="上次汇总.xlsx",
+                   help="与上次 collect 生成的汇总表对比（按部门名称匹配），另加“与上次对比”表")
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的输出文件")
 
 

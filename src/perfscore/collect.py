@@ -35,12 +35,31 @@ Bounds, per file
 
 Output
     One workbook, written atomically (temporary file beside it, then ``os.replace``), never over an existing
-    file without ``--force``: 汇总 (one row per file, every indicator score in table order — always the engine's
-    recomputed scores, never the ones stored in the file), 排名 (files with a total, highest first; equal totals
-    share a rank), 指标得分率 (mean of score/分值 over the files where the indicator could be scored, per rules
-    year), 等级分布 (counts, with a bar chart) and 异常 (every file that could not be read or did not pass its
-    check, with the reason). ``--csv``: the 汇总 rows in UTF-8 with BOM; every text cell that Excel would take for
-    a formula (starting with = + - @, tab or CR) is prefixed with ``'``; numbers stay numbers.
+    file without ``--force``, by ``summary.py`` (XlsxWriter, constant memory; layout and print setup there):
+    汇总 (one row per file in rank order: 排名, 部门名称, 综合评分, 评分等级, every indicator score in table
+    order — always the engine's recomputed scores, never the ones stored in the file — then 检查结果, years,
+    file and problems), 排名 (files with a total, highest first; equal totals share a rank), 指标得分率 (mean
+    of score/分值 over the files where the indicator could be scored, per rules year), 等级分布 (counts, with a
+    bar chart on a chart sheet of its own, 等级分布图), 异常 (every file or folder that could not be read, did not pass its check or
+    shares its department name with another file, with the reason) and, with ``--compare``, 与上次对比.
+    Files are named relative to the collected folder (the common folder of the sources) and linked relative
+    to the summary's folder: no absolute path goes into the workbook or the CSV. ``--csv``: the 汇总 rows in
+    UTF-8 with BOM; every text cell that Excel would take for a formula (starting with = + - @, tab or CR) is
+    prefixed with ``'``; numbers stay numbers (years as integers).
+
+Duplicates
+    Files with the same 部门名称 (compared without spaces, full-width folded) are all listed in 异常. Exact
+    copies (same scores, total, grade and budget year) are ranked and counted once; copies that differ are
+    not ranked at all, since nobody can tell which one is the department's result.
+
+Comparison (``--compare LAST.xlsx``)
+    LAST is a summary written by collect (this version or an earlier one: the header row is found by its
+    labels). Departments are matched by name; the workbooks have no department-code field. Last time's
+    total, grade and rules year are shown beside this time's; the change is computed only when both come
+    from the same indicator system (same region and rules year, or rules-year files with no difference), and
+    otherwise the sheet says why not. Departments present only once are listed. LAST is checked like a
+    received workbook (zip sanity, bombs, DTDs) and its sheet extent is bounded before parsing; anything that
+    is not such a summary is a usage error (exit 2) with a message in Chinese.
 
 Exit code: 0 every file was read and passed; 1 some files are in 异常 (the batch still completed);
 2 usage errors (raised as PerfscoreError, printed by the CLI).
@@ -81,9 +100,12 @@ _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff
 
 # ============================================================================================ sources
 def expand_sources(sources, exclude=()) -> tuple[list[Path], list[tuple[Path, str]], Counter]:
-    """-> (workbook paths in a stable order, [(path, reason)] for named things that are not regular files,
-    counts of skipped files by kind). Raises PerfscoreError when a source matches nothing."""
-    excluded = {os.path.realpath(p) for p in exclude}
+    """-> (workbook paths in a stable order, [(path, reason)] for named things that are not regular files and
+    folders that could not be read, counts of skipped files by kind). Raises PerfscoreError when a source
+    matches nothing. ``exclude``: paths, or {path: label} (how the skipped file is counted)."""
+    if not isinstance(exclude, dict):
+        exclude = dict.fromkeys(exclude, "输出文件本身")
+    excluded = {os.path.realpath(p): label for p, label in exclude.items()}
     found: dict[str, Path] = {}
     odd: dict[str, tuple[Path, str]] = {}
     skipped: Counter = Counter()
@@ -94,7 +116,7 @@ def expand_sources(sources, exclude=()) -> tuple[list[Path], list[tuple[Path, st
             return False
         real = os.path.realpath(path)
         if real in excluded:
-            skipped["输出文件本身"] += 1
+            skipped[excluded[real]] += 1
             return True
         if name.startswith("~$"):
             skipped["Office 锁定文件（~$）"] += 1
@@ -105,7 +127,7 @@ def expand_sources(sources, exclude=()) -> tuple[list[Path], list[tuple[Path, st
         try:
             st = os.stat(path)
         except OSError as exc:
-            odd.setdefault(real, (path, f"无法访问（{exc.strerror or exc}）"))
+            odd.setdefault(real, (path, f"无法访问（{os_reason(exc)}）"))
             return True
         if stat.S_ISDIR(st.st_mode):
             return False
@@ -117,10 +139,20 @@ def expand_sources(sources, exclude=()) -> tuple[list[Path], list[tuple[Path, st
 
     def walk(root: Path):
         hit = False
-        for d, dirs, files in os.walk(root, followlinks=False):
+        failed = []
+
+        def onerror(exc: OSError):  # a folder that cannot be listed: its workbooks would be missing unseen
+            failed.append(exc)
+
+        for d, dirs, files in os.walk(root, followlinks=False, onerror=onerror):
             dirs[:] = sorted(x for x in dirs if not x.startswith("."))
             for f in sorted(files):
                 hit |= take(Path(d) / f, explicit=False)
+        for exc in failed:
+            where = Path(exc.filename or root)
+            odd.setdefault(os.path.realpath(where) + os.sep, (where, f"无法读取此文件夹（{os_reason(exc)}）：其中的工作簿"
+                                                         f"没有汇总，请检查文件夹权限后重新汇总"))
+            hit = True
         return hit
 
     for src in sources:
@@ -141,6 +173,60 @@ def expand_sources(sources, exclude=()) -> tuple[list[Path], list[tuple[Path, st
             raise PerfscoreError(f"“{src}”中没有找到 .xlsx 或 .xlsm 工作簿：请检查目录或通配符")
     paths = sorted(found.values(), key=lambda x: str(x))
     return paths, sorted(odd.values(), key=lambda x: str(x[0])), skipped
+
+
+def os_reason(exc: OSError) -> str:
+    """An OSError in Chinese (strerror is English)."""
+    import errno
+    words = {errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限", errno.ENOENT: "已不存在",
+             errno.ELOOP: "符号链接循环", errno.ENAMETOOLONG: "路径过长", errno.EIO: "磁盘读写错误",
+             errno.ENOTDIR: "不是文件夹"}
+    return words.get(exc.errno, f"系统错误 {exc.errno}" if exc.errno else type(exc).__name__)
+
+
+def source_base(sources) -> Path:
+    """The folder the file names in the summary are relative to: the common folder of all sources (a folder
+    itself, the fixed part of a pattern, the folder of a named file)."""
+    roots = []
+    for src in map(str, sources):
+        if glob.has_magic(src):
+            fixed = []
+            for part in Path(src).parts:
+                if glob.has_magic(part):
+                    break
+                fixed.append(part)
+            root = Path(*fixed) if fixed else Path(".")
+        else:
+            root = Path(src) if Path(src).is_dir() else Path(src).parent
+        roots.append(os.path.abspath(root))
+    try:
+        return Path(os.path.commonpath(roots)) if roots else Path.cwd()
+    except ValueError:  # different drives (Windows)
+        return Path(roots[0])
+
+
+def relative_name(path, base: Path) -> str:
+    """``path`` relative to ``base`` with / separators; the bare file name when it is not under ``base``."""
+    a = os.path.abspath(path)
+    try:
+        rel = os.path.relpath(a, base)
+    except ValueError:
+        return Path(a).name
+    if rel.startswith(".."):
+        return Path(a).name
+    return Path(rel).as_posix()
+
+
+def link_target(path, output: Path) -> str | None:
+    """A hyperlink from the summary to ``path``, relative to the summary's folder; None where none can be made
+    (another drive, or a name a hyperlink cannot carry)."""
+    try:
+        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(Path(output).parent))
+    except ValueError:
+        return None
+    if "#" in rel or "%" in rel or len(rel) > 1500 or _ILLEGAL_XML.search(rel):
+        return None
+    return Path(rel).as_posix()
 
 
 # ============================================================================================ worker side
@@ -256,24 +342,59 @@ def display_path(path) -> str:
 
 
 def failed_row(category: str, reason: str) -> dict:
-    return {"status": category, "category": category, "problems": _clean(reason, MAX_PROBLEMS), "reason": _clean(reason, MAX_PROBLEMS)}
+    reason = _clean(explain(reason), MAX_PROBLEMS)
+    return {"status": category, "category": category, "problems": reason, "reason": reason}
+
+
+_CALAMINE = re.compile(r"无法读取工作簿内容（([A-Za-z_]\w*)[:：][^）]*）")
+_TOO_BIG = re.compile(r"工作表过大（(\S+) 解压后 (\d+) MB）(：未读取)?")
+
+
+def explain(reason: str) -> str:
+    """Reasons from the reader, said for a reviewer: the parser's own (English) error text replaced by what it
+    means; an oversized part named for what it is (only worksheets are "工作表")."""
+    def parser_error(m):
+        kind = m.group(1)
+        if "xml" in kind.lower():
+            return ("工作簿内部的 XML 内容已损坏，无法解析（可能在传输中损坏，或被其他程序改动过）："
+                    "请对方用 Excel 重新打开、保存后再提交")
+        if "zip" in kind.lower():
+            return "工作簿的压缩结构已损坏，无法解析：请对方重新保存后再提交"
+        return "工作簿内容无法解析（格式错误）：文件可能已损坏，请对方重新保存后再提交"
+
+    def too_big(m):
+        part, mb = m.group(1), m.group(2)
+        if part.endswith("sharedStrings.xml"):
+            what = f"共享字符串表（{part}，工作簿中全部文字所在的部件）"
+        elif "/worksheets/" in part:
+            return m.group(0)
+        else:
+            what = f"工作簿中的部件 {part}"
+        return f"{what}解压后 {mb} MB，超过单个部件的上限：正常的评分工作簿不到 1 MB，未读取"
+    return _TOO_BIG.sub(too_big, _CALAMINE.sub(parser_error, reason))
 
 
 def _exact_system(year: int):
     """The rules year must have its own file: load_system would fall back to an older year."""
     from .system import available_years, load_system
-    if year not in _YEARS:
-        _YEARS[year] = year in available_years()
-    if not _YEARS[year]:
+    if year not in _YEARS:  # the system itself, or None (a file-system scan per file would cost ~0.1 ms)
+        _YEARS[year] = load_system(year) if year in available_years() else None
+    if _YEARS[year] is None:
         years = "、".join(map(str, available_years()))
         raise UnknownYear(f"规则年度 {year} 没有对应的指标体系（现有年度：{years}）：文件可能被改动过，"
                           f"或由更新的 perfscore 生成；请核实后安装该年度的指标体系再汇总")
-    return load_system(year)
+    return _YEARS[year]
 
 
 def _score_file(path: str) -> dict:
     from .check import ERROR, check_filled
     from .reader import read_filled
+    try:
+        empty = os.stat(path).st_size == 0
+    except OSError:
+        empty = False  # read_filled says why
+    if empty:
+        raise PerfscoreError("文件为空（0 字节）：可能是上传、复制或下载时中断，请对方重新发送")
     filled = read_filled(path)
     h = filled.header
     try:
@@ -477,6 +598,11 @@ def _cpus() -> int:
 
 
 # ============================================================================================ summary
+DUPLICATE = "部门重复"
+UNRANKED = "未排名"
+COMPARE = "与上次对比"
+
+
 def _systems(rows):
     from .system import load_system
     return {y: load_system(y) for y in sorted({r["year"] for r in rows if r.get("scores") is not None})}
@@ -489,129 +615,146 @@ def _score_columns(systems) -> list[str]:
     return cols
 
 
-def summary_frames(files, rows) -> dict:
-    """The sheets as DataFrames: 汇总, 排名, 指标得分率, 等级分布, 异常."""
-    import pandas as pd
+def dept_key(name) -> str | None:
+    """A department name as it is matched: NFKC (full-width letters, digits and spaces folded), no spaces."""
+    import unicodedata
+    if name is None:
+        return None
+    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(name)))
+    return key or None
+
+
+def mark_duplicates(names, rows) -> None:
+    """Several files for one department (same 部门名称): every one is flagged. Exact copies (same scores, total,
+    grade and budget year) keep the first one ranked; when the copies differ, none is ranked, since nobody can
+    tell which one is the department's result. Sets ``rank_ok`` and ``dup`` (a reason) on the rows."""
+    groups: dict = {}
+    for k, r in enumerate(rows):
+        r["rank_ok"] = r.get("total") is not None
+        key = dept_key(r.get("department")) if r.get("scores") is not None else None
+        if key:
+            groups.setdefault(key, []).append(k)
+    for key, idx in groups.items():
+        if len(idx) < 2:
+            continue
+        sig = {(rows[k].get("scores"), rows[k].get("total"), rows[k].get("grade"), rows[k].get("budget_year"))
+               for k in idx}
+        same = len(sig) == 1
+        listed = "、".join(names[k] for k in idx[:10]) + (f" 等 {len(idx)} 个" if len(idx) > 10 else "")
+        for n, k in enumerate(idx):
+            r = rows[k]
+            if same:
+                why = (f"部门名称重复：{len(idx)} 个文件的部门名称都是“{r['department']}”，数据完全相同（{listed}），"
+                       + ("按一份参加排名" if n == 0 else "本文件是重复副本，未参加排名、未计入统计")
+                       + "；请核实是否重复提交")
+                r["rank_ok"] = r["rank_ok"] and n == 0
+                r["copy"] = n > 0
+            else:
+                why = (f"部门名称重复：{len(idx)} 个文件的部门名称都是“{r['department']}”，但数据不同（{listed}）："
+                       f"无法确定以哪份为准，均未参加排名；若是不同单位，请在工作簿中填写单位全称后重新汇总")
+                r["rank_ok"] = False
+            r["dup"] = why
+
+
+def summary_tables(files, rows, *, names=None, links=None, previous=None) -> tuple[list, dict]:
+    """The sheets (summary.Table) and facts for the title rows and the terminal: 汇总, 排名, 指标得分率, 等级分布,
+    异常, and 与上次对比 when ``previous`` (a Previous) is given. ``names``: the file names to show (relative to
+    the collected folder); ``links``: relative hyperlink targets (or None)."""
+    from .summary import INT, LINK, NUMBER, PCT, SCORE, TEXT, WRAP, Column, Table
+    names = names or [display_path(f) for f in files]
+    links = links or [None] * len(files)
     systems = _systems(rows)
     score_cols = _score_columns(systems)
-    head = ["文件", "部门名称", "预算年度", "规则年度"]
-    tail = ["综合评分", "评分等级", "检查结果", "问题"]
-    records, problems = [], []
-    for f, r in zip(files, rows):
-        rec = dict.fromkeys(head + score_cols + tail)
-        rec.update({"文件": display_path(f), "部门名称": r.get("department"), "预算年度": r.get("budget_year"),
-                    "规则年度": r.get("year"), "综合评分": r.get("total"), "评分等级": r.get("grade"),
-                    "检查结果": r["status"], "问题": r.get("problems")})
+    mark_duplicates(names, rows)
+    counted = [r for r in rows if r.get("scores") is not None and not r.get("copy")]
+
+    # ranks: equal totals (to 2 decimals) share a rank
+    ranked = sorted((k for k, r in enumerate(rows) if r["rank_ok"]),
+                    key=lambda k: (-round(rows[k]["total"], 2), dept_key(rows[k]["department"]) or "", names[k]))
+    rank: dict[int, int] = {}
+    for pos, k in enumerate(ranked):
+        prev = ranked[pos - 1] if pos else None
+        same = prev is not None and round(rows[prev]["total"], 2) == round(rows[k]["total"], 2)
+        rank[k] = rank[prev] if same else pos + 1
+    unranked = sorted((k for k, r in enumerate(rows) if r.get("total") is not None and not r["rank_ok"]),
+                      key=lambda k: (-rows[k]["total"], names[k]))
+    rest = [k for k, r in enumerate(rows) if r.get("total") is None]
+    order = ranked + unranked + rest
+
+    cols = ([Column("排名", INT), Column("部门名称", TEXT, 30), Column("综合评分", SCORE), Column("评分等级", TEXT)]
+            + [Column(c, SCORE) for c in score_cols]
+            + [Column("检查结果", TEXT, 16), Column("预算年度", INT), Column("规则年度", INT), Column("文件", LINK),
+               Column("问题", WRAP, 36)])
+    srows, slinks = [], []
+    for k in order:
+        r = rows[k]
+        scores = dict.fromkeys(score_cols)
         if r.get("scores") is not None:
             for ind, v in zip(systems[r["year"]].indicators, r["scores"]):
-                rec[ind.name] = v
-        records.append(rec)
-        if r.get("category"):
-            problems.append({"文件": display_path(f), "部门名称": r.get("department"), "类别": r["category"],
-                             "原因": r.get("reason") or r.get("problems")})
-    summary = pd.DataFrame.from_records(records, columns=head + score_cols + tail)
-    for c in score_cols + ["综合评分"]:
-        summary[c] = pd.to_numeric(summary[c], errors="coerce").astype("float64")
-    summary["规则年度"] = summary["规则年度"].astype("Int64")
+                scores[ind.name] = v
+        problems = "；".join(x for x in (r.get("dup"), r.get("problems")) if x) or None
+        srows.append([rank.get(k, UNRANKED if r.get("total") is not None else None), r.get("department"),
+                      r.get("total"), r.get("grade"), *scores.values(), r["status"], r.get("budget_year"),
+                      r.get("year"), names[k], problems])
+        slinks.append(links[k])
 
-    ranked = summary.loc[summary["综合评分"].notna(), ["部门名称", "文件", "综合评分", "评分等级", "检查结果"]].copy()
-    ranked["_key"] = ranked["综合评分"].round(2)
-    ranked = ranked.sort_values(["_key", "部门名称", "文件"], ascending=[False, True, True], kind="mergesort",
-                                na_position="last")
-    ranked.insert(0, "排名", ranked["_key"].rank(method="min", ascending=False).astype("int64"))
-    ranked = ranked.drop(columns="_key").reset_index(drop=True)
+    rcols = [Column("排名", INT), Column("部门名称", TEXT, 30), Column("综合评分", SCORE), Column("评分等级", TEXT),
+             Column("检查结果", TEXT, 16), Column("文件", LINK)]
+    rrows = [[rank[k], rows[k]["department"], rows[k]["total"], rows[k]["grade"], rows[k]["status"], names[k]]
+             for k in ranked]
 
     rate_rows = []
     for year, s in systems.items():
-        mine = [r for r in rows if r.get("scores") is not None and r["year"] == year]
-        for k, ind in enumerate(s.indicators):
-            vals = [r["scores"][k] for r in mine if r["scores"][k] is not None]
-            rate_rows.append({"规则年度": year, "序号": k + 1, "一级指标": ind.level1.name, "指标": ind.name,
-                              "分值": ind.weight, "平均得分": sum(vals) / len(vals) if vals else None,
-                              "平均得分率": sum(v / ind.weight for v in vals) / len(vals) if vals else None,
-                              "计分文件数": len(vals), "未能计分文件数": len(mine) - len(vals)})
-    rates = pd.DataFrame(rate_rows, columns=["规则年度", "序号", "一级指标", "指标", "分值", "平均得分", "平均得分率",
-                                             "计分文件数", "未能计分文件数"])
+        mine = [r for r in counted if r["year"] == year]
+        for j, ind in enumerate(s.indicators):
+            vals = [r["scores"][j] for r in mine if r["scores"][j] is not None]
+            rate_rows.append([year, j + 1, ind.level1.name, ind.name, ind.weight,
+                              sum(vals) / len(vals) if vals else None,
+                              sum(v / ind.weight for v in vals) / len(vals) if vals else None,
+                              len(vals), len(mine) - len(vals)])
+    tcols = [Column("规则年度", INT), Column("序号", INT), Column("一级指标", TEXT), Column("指标", TEXT, 36),
+             Column("分值", NUMBER), Column("平均得分", SCORE), Column("平均得分率", PCT), Column("计分文件数", INT),
+             Column("未能计分文件数", INT)]
 
     labels: list[str] = []
     for s in systems.values():
         labels += [g for _, g in s.grades if g not in labels]
-    counts = Counter(r.get("grade") for r in rows if r.get("grade"))
+    counts = Counter(r.get("grade") for r in counted if r.get("grade"))
     graded = sum(counts.values())
-    grades = pd.DataFrame({"等级": labels, "文件数": [counts.get(g, 0) for g in labels],
-                           "占比": [counts.get(g, 0) / graded if graded else 0.0 for g in labels]})
-    anomalies = pd.DataFrame(problems, columns=["文件", "部门名称", "类别", "原因"])
-    return {SUMMARY: summary, RANKING: ranked, RATES: rates, GRADES: grades, PROBLEMS: anomalies}
+    grows = [[g, counts.get(g, 0), counts.get(g, 0) / graded if graded else 0.0] for g in labels]
+    copies = sum(1 for r in rows if r.get("copy"))
 
+    problems, plinks = [], []
+    for k in order:
+        r = rows[k]
+        if r.get("category") or r.get("dup"):
+            cat = r.get("category") or DUPLICATE
+            why = "；".join(x for x in (r.get("reason") or r.get("problems"), r.get("dup")) if x)
+            problems.append([names[k], r.get("department"), cat, why])
+            plinks.append(links[k])
+    pcols = [Column("文件", LINK), Column("部门名称", TEXT, 30), Column("类别", TEXT), Column("原因", WRAP, 80)]
 
-def _width(v) -> int:
-    s = "" if v is None else str(v)
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
-
-
-def write_summary(frames: dict, output) -> None:
-    """Write the sheets with pandas (openpyxl), then formats, widths, filters and the grade chart; atomically."""
-    import pandas as pd
-    from openpyxl.chart import BarChart, Reference
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    from .files import atomic_output
-    score_fmt, pct_fmt = "0.00", "0.00%"
-    head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    with atomic_output(output) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            for name, df in frames.items():
-                df.to_excel(writer, sheet_name=name, index=False)
-            summary = frames[SUMMARY]
-            n_scores = len(summary.columns) - 8
-            formats = {
-                SUMMARY: {c: score_fmt for c in list(summary.columns[4:4 + n_scores]) + ["综合评分"]},
-                RANKING: {"综合评分": score_fmt},
-                RATES: {"分值": "0.##", "平均得分": score_fmt, "平均得分率": pct_fmt},
-                GRADES: {"占比": pct_fmt},
-            }
-            text_cols = {SUMMARY: ("文件", "部门名称", "问题", "预算年度"), RANKING: ("部门名称", "文件"),
-                         PROBLEMS: ("文件", "部门名称", "原因")}
-            caps = {"问题": 80, "原因": 80, "文件": 50, "部门名称": 40}
-            for name, df in frames.items():
-                ws = writer.sheets[name]
-                cols = list(df.columns)
-                for j, col in enumerate(cols, 1):
-                    letter = ws.cell(1, j).column_letter
-                    cell = ws.cell(1, j)
-                    cell.font, cell.fill = head_font, head_fill
-                    cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-                    fmt = formats.get(name, {}).get(col)
-                    if fmt:
-                        for (c,) in ws.iter_rows(min_row=2, max_row=len(df) + 1, min_col=j, max_col=j):
-                            c.number_format = fmt
-                    if col in text_cols.get(name, ()):
-                        # text read from the files stays text: openpyxl would store "=..." as a formula
-                        for (c,) in ws.iter_rows(min_row=2, max_row=len(df) + 1, min_col=j, max_col=j):
-                            if c.data_type == "f":
-                                c.data_type = "s"
-                            if col in ("问题", "原因"):
-                                c.alignment = wrap
-                    sample = df[col].head(500).tolist()
-                    is_score = fmt == score_fmt and name == SUMMARY and col != "综合评分"
-                    width = 10 if is_score else max([_width(col)] + [_width(v) for v in sample]) + 2
-                    ws.column_dimensions[letter].width = max(8, min(caps.get(col, 30), width))
-                ws.freeze_panes = "C2" if name == SUMMARY else "A2"
-                if len(df):
-                    ws.auto_filter.ref = ws.dimensions
-                if name == SUMMARY:
-                    ws.row_dimensions[1].height = 48
-            ws = writer.sheets[GRADES]
-            n = len(frames[GRADES])
-            chart = BarChart()
-            chart.type, chart.style = "col", 10
-            chart.title, chart.y_axis.title, chart.x_axis.title = "等级分布", "文件数", "评分等级"
-            chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=n + 1), titles_from_data=True)
-            chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
-            chart.legend = None
-            chart.height, chart.width = 8, 14
-            ws.add_chart(chart, "E2")
+    regions = sorted({s.region for s in systems.values()})
+    facts = {"regions": regions, "years": list(systems), "n": len(rows), "ranked": len(ranked),
+             "duplicates": sum(1 for r in rows if r.get("dup")), "copies": copies, "problems": len(problems)}
+    head = ("、".join(regions) if regions else "") + "部门整体支出绩效自评汇总"
+    tables = [
+        Table(SUMMARY, f"{head}（按综合评分排序）", cols, srows, slinks, freeze_cols=2,
+              notes=[f"注：{UNRANKED}——部门名称重复的文件（见“异常”表）。分数均由 perfscore 按工作簿中的输入重新计算。"]
+              if any(v[0] == UNRANKED for v in srows) else []),
+        Table(RANKING, f"{head}：排名", rcols, rrows, [links[k] for k in ranked], freeze_cols=2),
+        Table(RATES, f"{head}：各指标平均得分率", tcols, rate_rows),
+        Table(GRADES, f"{head}：等级分布", [Column("等级", TEXT), Column("文件数", INT), Column("占比", PCT)], grows,
+              chart={"sheet": GRADES + "图", "categories": 0, "values": 1, "title": f"{head}：等级分布（计入 {graded} 个文件）",
+                     "y": "文件数", "x": "评分等级"},
+              notes=[f"注：{copies} 个重复副本未计入。"] if copies else []),
+        Table(PROBLEMS, f"{head}：异常（无法读取、未通过检查或部门重复的文件，附原因）", pcols, problems, plinks),
+    ]
+    if previous is not None:
+        table, cmp_facts = compare_table(rows, rank, order, systems, previous)
+        tables.append(table)
+        facts["compare"] = cmp_facts
+    return tables, facts
 
 
 def csv_cell(v):
@@ -621,26 +764,224 @@ def csv_cell(v):
     return v
 
 
-def write_csv(summary, path) -> None:
+def _csv_value(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, int):
+        return str(v)
+    return csv_cell(str(v))
+
+
+def write_csv(table, path) -> None:
+    """The 汇总 rows in UTF-8 with BOM (Excel opens it directly), text escaped against formula injection."""
+    import csv
+
     from .files import atomic_output
-    safe = summary.copy()
-    for c in safe.columns:
-        if safe[c].dtype == object or str(safe[c].dtype) in ("str", "string"):
-            safe[c] = safe[c].map(csv_cell).astype(object)
-    safe.columns = [csv_cell(c) for c in safe.columns]
     with atomic_output(path) as tmp:
-        safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
+            w = csv.writer(f, lineterminator="\r\n")
+            w.writerow([csv_cell(c.name) for c in table.columns])
+            for row in table.rows:
+                w.writerow([_csv_value(v) for v in row])
+
+
+def write_summary(tables, output, subtitle: str) -> None:
+    from .files import atomic_output
+    from .summary import write_workbook
+    with atomic_output(output) as tmp:
+        write_workbook(tmp, tables, subtitle)
+
+
+# ============================================================================================ comparison
+MAX_PREVIOUS_ROWS = 100_000
+
+
+class Previous:
+    """A summary written earlier by collect: per department (matched by name) its total, grade, rules year."""
+
+    def __init__(self, name, region, rows):
+        self.name, self.region, self.rows = name, region, rows  # rows: [(key, department, total, grade, year, budget)]
+
+
+def read_previous(path) -> Previous:
+    """Read the 汇总 sheet of an earlier collect summary. Anything else is a PerfscoreError saying what is wrong."""
+    import zipfile
+
+    from .reader import inspect_package
+    path = Path(path)
+    what = f"上次的汇总表“{path.name}”"
+    if not path.exists():
+        raise PerfscoreError(f"找不到{what}：请检查 --compare 后的文件名")
+    if path.is_dir() or path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise PerfscoreError(f"{what}不是 .xlsx 文件：--compare 需要上次用 perfscore collect 生成的汇总表")
+    try:
+        inspect_package(path)
+    except PerfscoreError as exc:
+        raise PerfscoreError(f"{what}无法读取：{exc}") from None
+    not_ours = f"{what}不是 perfscore collect 生成的汇总表（{{}}）：请用上次 collect 输出的 .xlsx 文件"
+    try:
+        from .cache import sheet_parts
+        with zipfile.ZipFile(path) as z:
+            parts = sheet_parts(z)
+            if SUMMARY not in parts:
+                raise PerfscoreError(not_ours.format(f"没有“{SUMMARY}”工作表"))
+            xml = z.read(parts[SUMMARY])
+    except PerfscoreError:
+        raise
+    except Exception:
+        raise PerfscoreError(not_ours.format("工作簿结构不完整")) from None
+    # calamine builds a dense range up to the last cell reference: bound it before parsing
+    refs = re.findall(rb'<c r="([A-Z]+)([0-9]+)"', xml)
+    dims = re.findall(rb'<dimension ref="(?:[A-Z]+[0-9]+:)?([A-Z]+)([0-9]+)"', xml)
+    for col, row in refs + dims:
+        if len(col) > 2 or (len(col) == 2 and col > b"CZ") or int(row) > MAX_PREVIOUS_ROWS + 10:
+            raise PerfscoreError(not_ours.format(f"“{SUMMARY}”表的范围异常（到 {col.decode()}{row.decode()}），"
+                                                 f"上限为 {MAX_PREVIOUS_ROWS} 行"))
+    try:
+        from python_calamine import CalamineWorkbook
+        data = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(SUMMARY).to_python()
+    except Exception:
+        raise PerfscoreError(not_ours.format(f"“{SUMMARY}”表无法解析")) from None
+    head_at = next((i for i, r in enumerate(data[:6]) if "部门名称" in r and "综合评分" in r), None)
+    if head_at is None:
+        raise PerfscoreError(not_ours.format(f"“{SUMMARY}”表中找不到“部门名称”“综合评分”表头"))
+    head = [str(x) for x in data[head_at]]
+    col = {h: head.index(h) for h in ("部门名称", "综合评分", "评分等级", "规则年度", "预算年度") if h in head}
+    region = None
+    for r in data[:head_at]:
+        for x in r:
+            m = re.search(r"地区[：:]\s*([^；;｜|\s]+)", str(x))
+            if m and m.group(1) not in ("—", "-"):
+                region = m.group(1)
+    out = []
+
+    def get(r, h):
+        j = col.get(h)
+        v = r[j] if j is not None and j < len(r) else None
+        return None if v == "" else v
+
+    def year(v):
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        return _clean(v) if v is not None else None
+    for r in data[head_at + 1:]:
+        name = get(r, "部门名称")
+        key = dept_key(_clean(name)) if isinstance(name, (str, float, int)) else None
+        if not key:
+            continue
+        total = get(r, "综合评分")
+        total = total if isinstance(total, (int, float)) and not isinstance(total, bool) and math.isfinite(total) else None
+        grade = get(r, "评分等级")
+        out.append((key, _clean(name), total, _clean(grade) if isinstance(grade, str) else None,
+                    year(get(r, "规则年度")), year(get(r, "预算年度"))))
+    if not any(x[2] is not None for x in out):
+        raise PerfscoreError(f"{what}中没有任何部门的综合评分：请确认这是上次 collect 输出的汇总表")
+    return Previous(path.name, region, out)
+
+
+def _same_system(region_a, year_a, region_b, year_b, cache={}) -> bool:
+    """Scores are comparable when both come from the same indicator system: same region and rules year, or
+    rules-year files with no difference at all (perfscore rules diff)."""
+    if region_a and region_b and region_a != region_b:
+        return False
+    if year_a == year_b:
+        return True
+    key = (year_a, year_b)
+    if key not in cache:
+        from .annual import diff_systems
+        from .system import available_years
+        years = available_years()
+        try:
+            cache[key] = (isinstance(year_a, int) and isinstance(year_b, int) and year_a in years
+                          and year_b in years and not diff_systems(str(year_a), str(year_b)))
+        except PerfscoreError:
+            cache[key] = False
+    return cache[key]
+
+
+def compare_table(rows, rank, order, systems, prev: Previous):
+    from .summary import INT, SCORE, TEXT, WRAP, Column, Table
+    regions = {y: s.region for y, s in systems.items()}
+    before: dict = {}
+    for key, name, total, grade, year, budget in prev.rows:
+        before.setdefault(key, []).append((name, total, grade, year, budget))
+    out, seen = [], set()
+    facts = Counter()
+    for k in order:
+        r = rows[k]
+        key = dept_key(r.get("department"))
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        cur = [r["department"], rank.get(k, UNRANKED), r.get("total"), r.get("grade"), r.get("year")]
+        last = before.get(key)
+        if not last:
+            out.append([*cur[:1], "仅本次有", *cur[1:], None, None, None, None, "上次汇总中没有这个部门"])
+            facts["only_now"] += 1
+            continue
+        if len(last) > 1:
+            out.append([*cur[:1], "无法对应", *cur[1:], None, None, None, None,
+                        f"上次汇总中有 {len(last)} 行同名部门，无法确定对应哪一行"])
+            facts["ambiguous"] += 1
+            continue
+        name, total, grade, year, budget = last[0]
+        note, change = [], None
+        region_now = regions.get(r.get("year"))
+        if total is None:
+            note.append("上次没有综合评分（当时无法读取或无法计分）")
+        elif r.get("total") is None:
+            note.append(f"本次没有综合评分（{r.get('status')}，见“异常”表）")
+        elif _same_system(region_now, r.get("year"), prev.region, year):
+            change = round(r["total"] - total, 2)
+            if year != r.get("year"):
+                note.append(f"规则年度不同（上次 {year}，本次 {r['year']}），但两年的指标体系完全相同，可直接相减")
+        else:
+            why = (f"地区不同（上次 {prev.region}，本次 {region_now}）" if prev.region and region_now
+                   and prev.region != region_now else f"规则年度不同（上次 {year}，本次 {r['year']}）")
+            note.append(f"{why}，指标体系不同：上次的分数并列显示，不相减")
+            facts["other_system"] += 1
+        if budget is not None and budget == r.get("budget_year"):
+            note.append(f"上次与本次的预算年度相同（{budget}）：请确认上次的汇总表选得对")
+        out.append([*cur[:1], "两年都有", *cur[1:], total, grade, year, change, "；".join(note) or None])
+        facts["both"] += 1
+    gone = []
+    for key, items in before.items():
+        if key not in seen:
+            for name, total, grade, year, budget in items:
+                gone.append([name, "仅上次有", None, None, None, None, total, grade, year, None, "本次没有收到这个部门的工作簿"])
+    facts["only_before"] = len(gone)
+    out += gone
+    cols = [Column("部门名称", TEXT, 30), Column("对比情况", TEXT), Column("本次排名", INT), Column("本次综合评分", SCORE),
+            Column("本次评分等级", TEXT), Column("本次规则年度", INT), Column("上次综合评分", SCORE),
+            Column("上次评分等级", TEXT), Column("上次规则年度", INT), Column("增减", SCORE), Column("说明", WRAP, 60)]
+    regions_now = "、".join(sorted(set(regions.values())))
+    title = (f"{regions_now}部门整体支出绩效自评汇总：与上次汇总（{prev.name}"
+             f"{'，' + prev.region if prev.region else ''}）对比")
+    notes = ["按部门名称匹配（忽略空格和全角/半角差异）：评分工作簿中没有部门代码字段。"
+             "指标体系不同（规则年度或地区不同）时，上次的分数并列显示，不计算增减。"]
+    return Table(COMPARE, title, cols, out, freeze_cols=1, notes=notes), dict(facts)
 
 
 # ============================================================================================ command
 def run_collect(args, out) -> int:
+    import datetime
+
     from .files import check_output
     t0 = time.perf_counter()
     if args.jobs is not None and args.jobs < 1:
         raise PerfscoreError("--jobs 应为正整数（并行进程数）")
     output = check_output(args.output, ".xlsx", args.force, "汇总工作簿")
     csv_path = check_output(args.csv, ".csv", args.force, "CSV 文件") if args.csv else None
-    paths, odd, skipped = expand_sources(args.sources, exclude=[output])
+    compare = getattr(args, "compare", None)
+    previous = read_previous(compare) if compare else None
+    exclude = {output: "输出文件本身"}
+    if compare:
+        exclude[Path(compare)] = "上次的汇总表（--compare）"
+    paths, odd, skipped = expand_sources(args.sources, exclude=exclude)
     if not paths and not odd:
         raise PerfscoreError("没有找到可汇总的工作簿（只有被跳过的文件：" + "、".join(skipped) + "）")
     progress = Progress(len(paths))
@@ -652,10 +993,19 @@ def run_collect(args, out) -> int:
     progress.close(then="正在写入汇总表……")
     files = list(paths) + [p for p, _ in odd]
     rows += [failed_row(UNREADABLE, why) for _, why in odd]
-    frames = summary_frames(files, rows)
-    write_summary(frames, output)
+    base = source_base(args.sources)
+    names = [display_path(relative_name(f, base)) + ("/" if f in dict(odd) and Path(f).is_dir() else "")
+             for f in files]
+    links = [link_target(f, output) if k < len(paths) else None for k, f in enumerate(files)]
+    _scrub_paths(files, names, rows, base)
+    tables, facts = summary_tables(files, rows, names=names, links=links, previous=previous)
+    folder = base.name or str(base)
+    years = "、".join(map(str, facts["years"])) or "（无可计分的文件）"
+    subtitle = (f"地区：{'、'.join(facts['regions']) or '—'}；规则年度：{years}；汇总日期：{datetime.date.today():%Y-%m-%d}；"
+                f"文件夹：{folder}；共 {len(rows)} 个文件" + (f"；对比：{previous.name}" if previous else ""))
+    write_summary(tables, output, subtitle)
     if csv_path:
-        write_csv(frames[SUMMARY], csv_path)
+        write_csv(tables[0], csv_path)
     elapsed = time.perf_counter() - t0
 
     cats = Counter(r.get("category") for r in rows)
@@ -667,13 +1017,38 @@ def run_collect(args, out) -> int:
              f"  读取成功 {read_ok}：通过 {passed}（其中有警告 {warned}），未通过 {cats.get(FAILED, 0)}",
              f"  无法读取 {unread}" + (f"（其中超时 {cats[TIMEOUT]}，进程终止 {cats[KILLED]}，内部错误 {cats[INTERNAL]}）"
                                       if cats[TIMEOUT] or cats[KILLED] or cats[INTERNAL] else "")]
+    if facts["duplicates"]:
+        lines.append(f"  部门名称重复 {facts['duplicates']} 个文件（其中重复副本 {facts['copies']} 个），"
+                     f"参加排名 {facts['ranked']} 个")
     if skipped:
         lines.append("  跳过 " + "，".join(f"{k} {v} 个" for k, v in skipped.items()))
-    bad = len(frames[PROBLEMS])
+    bad = facts["problems"]
     if bad:
         lines.append(f"  {bad} 个文件列在“异常”表中，附原因")
+    if previous is not None:
+        c = facts["compare"]
+        lines.append(f"  与上次汇总 {previous.name} 对比：两年都有 {c.get('both', 0)}，仅本次有 {c.get('only_now', 0)}，"
+                     f"仅上次有 {c.get('only_before', 0)}"
+                     + (f"；指标体系不同、分数并列未相减 {c['other_system']}" if c.get("other_system") else "")
+                     + (f"；同名无法对应 {c['ambiguous']}" if c.get("ambiguous") else "")
+                     + f"（见“{COMPARE}”表）")
     lines.append(f"已写入 {output}")
     if csv_path:
         lines.append(f"已写入 {csv_path}")
     out.write("\n".join(lines) + "\n")
     return 1 if bad else 0
+
+
+def _scrub_paths(files, names, rows, base: Path) -> None:
+    """No absolute path in a reason: where a message quotes a file's path, it gets the relative name."""
+    roots = {str(base), os.path.abspath(base)}
+    for f, name, r in zip(files, names, rows):
+        for key in ("problems", "reason"):
+            v = r.get(key)
+            if isinstance(v, str):
+                for p in {str(f), os.path.abspath(f)}:
+                    v = v.replace(p, name)
+                for root in roots:
+                    if root not in ("", ".", os.sep):
+                        v = v.replace(root + os.sep, "").replace(root, "")
+                r[key] = v

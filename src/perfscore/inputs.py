@@ -36,6 +36,7 @@ class InputSpec:
     options: tuple[str, ...] = ()
     default: object = None    # parsed default used when the cell is blank (documented per input)
     standing: bool = False    # carried forward to next year's workbook (编制数, 部门名称 …)
+    source: str = ""          # 数据来源: where the officer finds the figure (决算报表…, 资产管理系统…)
     carry_from: str | None = None  # last year's input whose value this one takes (三公经费预算 → 上年三公经费预算)
     percent_input: bool = field(default=False)
 

@@ -257,6 +257,15 @@ def _round(x: float, d: int) -> float:
     return math.copysign(math.floor(abs(y) + 0.5), x) / p + 0.0
 
 
+def _int(x: float) -> float:
+    """INT as LibreOffice computes it (rtl::math::approxFloor): the value brought to 15 significant digits, then
+    floored — so 812.9999999999999 counts as 813. Only a value within about 1e-15 (relative) of a whole number
+    differs from math.floor."""
+    if not math.isfinite(x):
+        return x
+    return float(math.floor(float(f"{x:.15g}")))
+
+
 def _text(v) -> str:
     if v is None:
         return ""
@@ -372,7 +381,7 @@ _FUNCS = {
     "SUM": lambda env, *a: _agg(env, a, lambda n: float(sum(n))),
     "COUNT": lambda env, *a: float(sum(1 for v, _ in _flat(env, a) if isinstance(v, (int, float)) and not isinstance(v, bool))),
     "ROUND": lambda env, x, d: _round(_number(x.ev(env)), int(_number(d.ev(env)))),
-    "INT": lambda env, x: float(math.floor(_number(x.ev(env)))),
+    "INT": lambda env, x: _int(_number(x.ev(env))),
     "ABS": lambda env, x: abs(_number(x.ev(env))),
     "ISBLANK": lambda env, x: x.ev(env) is None,
     "ISNUMBER": lambda env, x: isinstance(x.ev(env), (int, float)) and not isinstance(x.ev(env), bool),
@@ -480,11 +489,11 @@ class Nx:
 
     def round(self, x) -> X:
         """The system's rounding (half up) of a score x ≥ 0, written as numbers.round_to computes it:
-        INT(y + 0.5 + 1E-9·MAX(1, y)) / 10^d with y = x·10^d — the same float operations in the same order, so
+        INT(y + 0.5 + 1E-9 + 4E-15·y) / 10^d with y = x·10^d — the same float operations in the same order, so
         4.575 reached as 4.574999999999999 rounds to 4.58 here as in the engine (ROUND would give 4.57)."""
         p = 10 ** self.digits
         y = x * p
-        return INT(y + 0.5 + 1e-9 * MAX(1, y)) / p
+        return INT(y + 0.5 + 1e-9 + 4e-15 * y) / p
 
     def measure(self, m) -> MeasureX:
         """The measure's numerator, denominator, quotient and the value compared with edges: the quotient rounded

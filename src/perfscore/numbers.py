@@ -26,7 +26,8 @@ _POW10 = [10.0 ** k for k in range(10)]
 def round_to(x: float, digits: int = 2, mode: str = "half_up") -> float:
     """Round as Chinese finance does (half up by default), immune to binary noise such as 2.675 -> 2.67499….
 
-    Half up: scale, add one half plus a tolerance far below the last digit but above float noise, floor.
+    Half up: scale, add one half plus a tolerance far below the last digit but above float noise (a few units in
+    the last place of the scaled value, never near a whole unit: 12741400.04 stays 12741400.04), floor.
     ``k / 10**digits`` is then the double nearest the decimal result, the same as writing it as a literal.
     """
     if not math.isfinite(x) or abs(x) >= 1e15:  # beyond any amount or ratio; nothing left to round
@@ -34,7 +35,7 @@ def round_to(x: float, digits: int = 2, mode: str = "half_up") -> float:
     if mode == "half_up" and digits < 10 and abs(x) < 1e12:
         p = _POW10[digits]
         y = abs(x) * p
-        r = math.floor(y + 0.5 + 1e-9 * max(1.0, y)) / p
+        r = math.floor(y + 0.5 + 1e-9 + 4e-15 * y) / p
         return (r if x >= 0 else -r) + 0.0  # + 0.0 normalises -0.0
     q = _QUANT.get(digits)
     if q is None:

@@ -336,7 +336,8 @@ class _Builder:
                 n.fail("min", f"下限 {lo} 大于上限 {hi}")
             spec = InputSpec(iid, name, kind, unit, lo, hi, help=n.take("help", str, default=""),
                              standing=n.take("standing", bool, default=False),
-                             carry_from=n.take("carry_from", str, default=None, check=_id_check))
+                             carry_from=n.take("carry_from", str, default=None, check=_id_check),
+                             source=n.take("source", str, default=""))
             if "default" in n.data:
                 raw_default = n.take("default", (str, int, float, bool))
                 try:

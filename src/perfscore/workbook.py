@@ -24,6 +24,7 @@ from .engine import MISSING, score_case
 from .layout import CONF_SHEET, HEADER_FIELDS, REGION_NAME, YEAR_NAME  # noqa: F401 (re-exported for callers)
 from .errors import PerfscoreError
 from .numbers import fmt_num
+from .xlconf import write_conf_sheet
 
 SONG, FANG, HEI = "宋体", "仿宋", "黑体"
 THIN = Side(style="thin", color="000000")
@@ -289,8 +290,8 @@ class _Writer:
             self.goal_table(wb.create_sheet("自评表"))
         self.deductions(wb.create_sheet("扣分说明"))
         if self.fx.engine == "python":
-            conf = wb.create_sheet(CONF_SHEET)
-            conf["A1"], conf["B1"] = "UDF MODULES", udfs.__name__
+            conf = wb.create_sheet(CONF_SHEET)  # portable keys only, see xlconf.py
+            write_conf_sheet(conf)
             conf.sheet_state = "hidden"
         wb.active = 1
         return self.built
