@@ -220,7 +220,9 @@ class NativeFormulas(PythonFormulas):
         return self._ev(N.rate(N.Ref(f"F{row}", (ws.title, f"F{row}")), N.Ref(f"E{row}", (ws.title, f"E{row}"))))
 
     def reason(self, ws, row, ind):
-        return self._ev(N.indicator_reason(ind, self.nx, N.Ref(f"F{row}", (ws.title, f"F{row}")),
+        # the 评分表 score itself: where there is none, its message is the reason (F shows a dash)
+        sr = f"G{self.w.score_row[ind.id]}"
+        return self._ev(N.indicator_reason(ind, self.nx, N.Ref(f"'评分表'!{sr}", ("评分表", sr)),
                                            N.Ref(f"E{row}", (ws.title, f"E{row}"))))
 
     def target(self, ws, row, gr):
