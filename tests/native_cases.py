@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from perfscore import rules as R
 from perfscore.engine import score_case
 
-JUNK = ["abc", "十二", "95%%", "—"]
+JUNK = ["abc", "十二", "95%%", "—", "不适用"]  # 不适用 is junk where an input does not declare it
 
 
 # ------------------------------------------------------------------------------------------ layout
@@ -31,7 +31,7 @@ def expected_cells(system, raw) -> dict:
         out[("扣分说明", f"F{3 + k}")] = v
     out[("评分表", f"G{4 + n}")] = res.total if res.total is not None else str
     out[("评分表", f"G{5 + n}")] = res.grade if res.grade is not None else str
-    row = 3 + n + 2
+    row = 3 + n + 3  # a blank row, the 小计 title, the header
     for levels, results in ((system.level1, res.level1), (system.level2, res.level2)):
         for lv in levels:
             s = results[lv.id].score
@@ -187,6 +187,14 @@ def edge_sets(system, case=None, seed=0, base=None) -> list[dict]:
                     vals = edge_values(system, m, e, rng, offset)
                     if vals is not None:
                         out.append({**base, **vals})
+    # “不适用” where an input declares it (scored as declared), all of them at once, and where one does not (a message)
+    na = [i for i, spec in system.inputs.items() if spec.not_applicable]
+    out += [{**base, i: "不适用"} for i in na]
+    if na:
+        out.append({**base, **{i: "不适用" for i in na}})
+    other = next((i for i, spec in system.inputs.items() if spec.kind == "judgement" and not spec.not_applicable), None)
+    if other:
+        out.append({**base, other: "不适用"})
     return out
 
 
@@ -204,10 +212,12 @@ def _value(system, iid):
         v = st.one_of(st.integers(0, 10000).map(lambda b: b / 10000), st.sampled_from([0.25, 0.5, 0.75, 1.0, 0.9, 0.95, 0.8]),
                       st.integers(2, 100).map(float), st.just(1.5 * 100))
     elif k == "judgement":
-        v = st.one_of(st.sampled_from(["是", "否", "是", "否", 0.0, spec.max]),
+        na = ["不适用", "不适用"] if spec.not_applicable else []  # scores as declared (full points)
+        v = st.one_of(st.sampled_from(["是", "否", "是", "否", 0.0, spec.max, *na]),
                       st.integers(0, int(spec.max * 1000)).map(lambda x: x / 1000), st.just(spec.max + 1))
     elif k == "score":
-        v = st.one_of(st.integers(0, int(spec.max * 100)).map(lambda x: x / 100), st.just(spec.max + 0.5))
+        v = st.one_of(st.integers(0, int(spec.max * 100)).map(lambda x: x / 100), st.just(spec.max + 0.5),
+                      *([st.just("不适用")] if spec.not_applicable else []))
     elif k == "flag":
         v = st.sampled_from(["是", "否", "否", 1.0, 0.0])
     elif k == "choice":

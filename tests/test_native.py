@@ -93,7 +93,8 @@ def test_no_vba_no_conf_sheet_names_validation_protection(filled):
     assert wb.sheetnames == ["填报说明", "基础数据", "评分表", "自评表", "扣分说明"]
     assert {s.name for s in SYSTEM.inputs.values()} <= set(wb.defined_names)
     data = wb["基础数据"]
-    assert data.column_dimensions["G"].hidden and data.column_dimensions["H"].hidden
+    assert data.column_dimensions["J"].hidden and data.column_dimensions["K"].hidden  # the helpers
+    assert not any(data.column_dimensions[c].hidden for c in "ABCDEFGH")  # what the officer reads and fills
     dvs = data.data_validations.dataValidation
     assert len(dvs) == len(SYSTEM.inputs) and all(dv.error and dv.showErrorMessage for dv in dvs)
     assert all(ws.protection.sheet for ws in wb.worksheets)
@@ -117,7 +118,10 @@ def test_half_even_is_refused_with_a_message(tmp_path):
 def test_blank_input_gives_short_text_never_zero(template):
     got = recalc(template, {})
     assert got[("评分表", "G8")] == "未填写：政府采购预算数"
-    assert got[("评分表", "G25")] == "有 21 项无分数，无法合计"
+    assert got[("评分表", "G25")] == "各项分数均未得出，无法合计"
+    base = base_raw(SYSTEM, CASE)
+    got = recalc(template, {**_named(base), "政府采购实际数": None, "满意度": None})
+    assert got[("评分表", "G25")] == "第 5、21 项未得出分数，无法合计"  # numbered as 扣分说明's 序号
     base = base_raw(SYSTEM, CASE)
     got = recalc(template, {**_named(base), "政府采购实际数": None})
     assert got[("评分表", "G8")] == "未填写：政府采购实际数"

@@ -82,15 +82,16 @@ def _plausible(iid):
 def test_total_refuses_blank_error_text_bool():
     assert udfs.PERF_TOTAL([5.0, 1.95, 3.0]) == 9.95
     assert udfs.PERF_TOTAL([[5.0], [2.0]], 3.0) == 10.0
-    for bad, words in ((None, "为空或显示错误值"), ("未填写", "不是数字"), (True, "不是数字")):
-        out = udfs.PERF_TOTAL([5.0, bad, 3.0])
-        assert isinstance(out, str) and "第 2 项" in out and words in out and "无法合计" in out
+    for bad in (None, "未填写：政府采购实际数", True):
+        assert udfs.PERF_TOTAL([5.0, bad, 3.0]) == "第 2 项未得出分数，无法合计"  # flat: no nested message
+    assert udfs.PERF_TOTAL([None, 1.0, "x", 2.0, "y"]) == "第 1、3、5 项未得出分数，无法合计"
+    assert udfs.PERF_TOTAL([None, "x"]) == "各项分数均未得出，无法合计"
 
 
 def test_grade_rate_reason_target():
     assert udfs.PERF_GRADE(97.93) == "优" and udfs.PERF_GRADE(89.999) == "良" and udfs.PERF_GRADE(59.99) == "差"
     assert "无法评定等级" in udfs.PERF_GRADE("第 2 项分数…") and "超出" in udfs.PERF_GRADE(120.0)
-    assert udfs.PERF_RATE(7.95, 8.0) == pytest.approx(0.99375) and "不是数字" in udfs.PERF_RATE(None, 8.0)
+    assert udfs.PERF_RATE(7.95, 8.0) == pytest.approx(0.99375) and udfs.PERF_RATE(None, 8.0) == "得分未得出，无法计算得分率"
     assert udfs.PERF_REASON("PERF_PROCUREMENT", 2020.0, 13200.0, 12560.0) == "政府采购执行率 95.15%，扣 0.05 分"
     assert udfs.PERF_REASON("编外人员控制率", None, 3.0, 20.0) == "编外人员控制率 13.04%（>10%），扣 1 分"
     assert "找不到指标" in udfs.PERF_REASON("PERF_NOPE", None)

@@ -106,7 +106,7 @@ def test_formula_engine_agrees_on_the_blank_template(tmp_path):
     got = evaluate(path)
     wrong = {k: (v, got.get(k)) for k, v in built.cached.items() if not _same(got.get(k), v)}
     assert not wrong, list(wrong.items())[:5]
-    assert built.cached[("评分表", "G25")] == "第 1 项分数不是数字（见该单元格的提示），无法合计"
+    assert built.cached[("评分表", "G25")] == "各项分数均未得出，无法合计"
 
 
 def test_every_score_subtotal_total_and_grade(reference, evaluated, system):
@@ -135,7 +135,7 @@ def test_cached_values_present_and_no_forced_recalc(reference):
         assert "fullCalcOnLoad" not in z.read("xl/workbook.xml").decode()
     blank = build_workbook(load_system(2020))
     msg = blank.cached[("评分表", "G8")]
-    assert msg == "请填写「政府采购预算数」等 2 项"
+    assert msg == "请填写「政府采购预算数」等 3 项"  # 政府采购政策落实得分 too: a blank cell is not its default
 
 
 # ------------------------------------------------------------------------------- read-back equals the data

@@ -21,6 +21,11 @@ KINDS = {
     "text": ("", None, None),             # standing text such as 部门名称 (not used by rules)
 }
 
+# what “不适用” (the officer's entry for an item the department has no business for) means, per input:
+# "full" — the item scores its full points, the reason says 不适用
+NOT_APPLICABLE = ("full",)
+NA_TEXT = "不适用"
+
 _HUGE = 1e15  # larger than any budget in 元 by orders of magnitude; guards against pasted garbage
 
 
@@ -38,7 +43,14 @@ class InputSpec:
     standing: bool = False    # carried forward to next year's workbook (编制数, 部门名称 …)
     source: str = ""          # 数据来源: where the officer finds the figure (决算报表…, 资产管理系统…)
     carry_from: str | None = None  # last year's input whose value this one takes (三公经费预算 → 上年三公经费预算)
+    note: str = ""            # a short polarity marker shown after the name: 是＝本项 0 分
+    not_applicable: str | None = None  # "full": the officer may enter 不适用 and the item scores its full points
     percent_input: bool = field(default=False)
+
+    @property
+    def label(self) -> str:
+        """The name as printed beside the input: with its polarity note, e.g. 存在违规支出（是＝本项 0 分）."""
+        return f"{self.name}（{self.note}）" if self.note else self.name
 
     # ------------------------------------------------------------------ messages
     def expectation(self) -> str:
@@ -50,10 +62,11 @@ class InputSpec:
         if k == "rate":
             hi = "不设上限" if math.isinf(self.max) else f"{fmt_num(self.max * 100)}%"
             return f"{fmt_num(self.min * 100)}% 到 {hi} 之间的百分比，例如 95.15%、95.15 或 0.9515"
+        na = f"；无此项业务的填“{NA_TEXT}”（得满分）" if self.not_applicable == "full" else ""
         if k == "judgement":
-            return f"0 到 {fmt_num(self.max)} 分之间的得分，或“是”（得满分）/“否”（得 0 分）"
+            return f"0 到 {fmt_num(self.max)} 分之间的得分，或“是”（得满分）/“否”（得 0 分）{na}"
         if k == "score":
-            return f"0 到 {fmt_num(self.max)} 分之间的得分"
+            return f"0 到 {fmt_num(self.max)} 分之间的得分{na}"
         if k == "flag":
             return "“是”或“否”"
         if k == "choice":
@@ -80,6 +93,8 @@ class InputSpec:
             return self._parse_choice(raw)
         if k == "text":
             return str(raw).strip()
+        if self.not_applicable == "full" and isinstance(raw, str) and raw.strip() == NA_TEXT:
+            return self.max
         if isinstance(raw, (_dt.date, _dt.datetime)):
             raise self._bad(raw, f"应为{self.expectation()}，单元格里是日期")
         t = type(raw)

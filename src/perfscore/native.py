@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from .errors import PerfscoreError
+from .inputs import NA_TEXT
 
 # Functions present in Excel 2010, WPS and LibreOffice (see docs/excel-formula-workbook.md).
 ALLOWED_FUNCTIONS = frozenset({
@@ -575,9 +576,12 @@ def input_check(spec, cell: X) -> X:
         ok = IF(ISNUMBER(cell), AND(cell >= 1, cell <= len(spec.options), INT(cell).eq(cell)),
                 OR(*[cell.eq(o) for o in spec.options]))
         return IF(ISBLANK(cell), blank, IF(ok, "", f"「{name}」应选择：" + "／".join(spec.options)))
+    na = spec.not_applicable == "full"  # “不适用” is a valid entry (scores full points)
     if k == "judgement":
-        ok = OR(cell.eq("是"), cell.eq("否"), AND(ISNUMBER(cell), cell >= spec.min, cell <= spec.max))
-        return IF(ISBLANK(cell), blank, IF(ok, "", f"「{name}」应为 0 到 {_g(spec.max)} 分，或“是”/“否”"))
+        ok = OR(cell.eq("是"), cell.eq("否"), *([cell.eq(NA_TEXT)] if na else []),
+                AND(ISNUMBER(cell), cell >= spec.min, cell <= spec.max))
+        also = f"，无此项业务的填“{NA_TEXT}”" if na else ""
+        return IF(ISBLANK(cell), blank, IF(ok, "", f"「{name}」应为 0 到 {_g(spec.max)} 分，或“是”/“否”{also}"))
     # amount, count, rate, score: a number in range
     v = IF(cell > 1, cell / 100, cell) if k == "rate" else cell
     rng = []
@@ -591,7 +595,8 @@ def input_check(spec, cell: X) -> X:
     out = Str("")
     for c, msg in reversed(rng):
         out = IF(c, msg, out)
-    return IF(ISBLANK(cell), blank, IF(NOT(ISNUMBER(cell)), f"「{name}」应为数字", out))
+    checked = IF(ISBLANK(cell), blank, IF(NOT(ISNUMBER(cell)), f"「{name}」应为数字", out))
+    return IF(cell.eq(NA_TEXT), "", checked) if na else checked
 
 
 def ABS(x): return fn("ABS", x)
@@ -603,6 +608,8 @@ def input_value(spec, cell: X) -> X:
     num = IF(ISNUMBER(cell), cell, 0)
     if k == "rate":
         return IF(ISNUMBER(cell), IF(cell > 1, cell / 100, cell), 0)
+    if spec.not_applicable == "full" and k in ("judgement", "score"):
+        num = IF(cell.eq(NA_TEXT), spec.max, num)
     if k == "judgement":
         return IF(cell.eq("是"), spec.max, IF(cell.eq("否"), 0, num))
     if k == "flag":
@@ -679,15 +686,22 @@ def indicator_reason(ind, nx: Nx, score: X, weight: X) -> X:
 
 
 def total(cells: X, n: int, digits: int, short=False) -> X:
-    """Sum of scores; refuses (a message, or a dash where space is short) when any is not a number."""
+    """Sum of scores; refuses (a dash where space is short, else the message udfs.total_message writes: the
+    positions, i.e. on 评分表 the 序号, of the cells without a score) when any is not a number."""
     count = fn("COUNT", cells)
-    return IF(count < n, "—" if short else CAT("有 ", n - count, " 项无分数，无法合计"),
-              ROUND(fn("SUM", cells), digits))
+    if short:
+        msg = Str("—")
+    else:
+        refs = [Ref(k[1], k) for k in cells.keys]
+        listed = CAT(*[IF(ISNUMBER(r), "", f"{k}、") for k, r in enumerate(refs, 1)])
+        msg = IF(count.eq(0), "各项分数均未得出，无法合计",
+                 CAT("第 ", fn("LEFT", listed, fn("LEN", listed) - 1), " 项未得出分数，无法合计"))
+    return IF(count < n, msg, ROUND(fn("SUM", cells), digits))
 
 
 def grade(system, score: X) -> X:
     g = chain(score, [(iv, label) for iv, label in system.grades])
-    return IF(NOT(ISNUMBER(score)), "无总分，无法评定等级",
+    return IF(NOT(ISNUMBER(score)), "综合评分未得出，无法评定等级",
               IF(OR(score < 0, score > system.total), f"综合评分超出 0–{_g(system.total)} 分，无法评定等级", g))
 
 
@@ -707,9 +721,13 @@ def target(expected: X, actual: X) -> X:
     av = IF(ISNUMBER(a), a, fn("VALUE", IF(fn("LEFT", a, 1).eq("="), fn("MID", a, 2, 99), a)))
     met = IF(ge, av >= tv, IF(le, av <= tv, IF(one.eq(">"), av > tv, IF(one.eq("<"), av < tv, av.eq(tv)))))
     numeric = fn("IFERROR", IF(met, "达成", "未达成"), "无法判断：请人工判断")
+    a1, a2 = fn("LEFT", a, 1), fn("LEFT", a, 2)
+    bound = OR(a1.eq("≥"), a1.eq("≤"), a1.eq(">"), a1.eq("<"), a1.eq("＞"), a1.eq("＜"), a2.eq("=>"), a2.eq("=<"))
     return IF(AND(e.eq(""), a.eq("")), "",
               IF(e.eq(""), "无法判断：预期指标值为空",
-                 IF(a.eq(""), "无法判断：实际完成指标值为空", IF(a.eq(e), "达成", numeric))))
+                 IF(a.eq(""), "无法判断：实际完成指标值为空",
+                    IF(bound, "无法判断：实际值应为实测数值，请人工判断",
+                       IF(a.eq(e), "达成", numeric)))))
 
 
 # ============================================================================================ recalculation

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import rules as R
 from .errors import SystemFileError, UnknownYear
-from .inputs import KINDS, InputSpec
+from .inputs import KINDS, NOT_APPLICABLE, InputSpec
 from .numbers import ROUNDING_MODES, Interval, check_partition, fmt_num, parse_interval, round_to
 from .schema import Node, list_of, non_negative, one_of, positive
 
@@ -337,7 +337,13 @@ class _Builder:
             spec = InputSpec(iid, name, kind, unit, lo, hi, help=n.take("help", str, default=""),
                              standing=n.take("standing", bool, default=False),
                              carry_from=n.take("carry_from", str, default=None, check=_id_check),
-                             source=n.take("source", str, default=""))
+                             source=n.take("source", str, default=""),
+                             note=n.take("note", str, default="", check=_note_check),
+                             not_applicable=n.take("not_applicable", str, default=None,
+                                                   check=one_of(*NOT_APPLICABLE)))
+            if spec.not_applicable and kind not in ("judgement", "score"):
+                n.fail("not_applicable", f"只有逐项评定（judgement）和评定得分（score）输入项可以声明“不适用”，"
+                                         f"该输入项的 kind 为 {kind}")
             if "default" in n.data:
                 raw_default = n.take("default", (str, int, float, bool))
                 try:
@@ -678,6 +684,13 @@ def _rule_inputs(rule) -> list[str]:
     if isinstance(rule, R.QuarterlyProgress):
         return [i for i, _, _ in rule.quarters]
     return [rule.input]
+
+
+def _note_check(v):
+    """A short polarity note shown after the input's name (“是＝本项 0 分”); the defined name stays bare."""
+    if not v.strip() or len(v) > 20 or "\n" in v:
+        return "应为一句不超过 20 个字的简短提示（如“是＝本项 0 分”），显示在输入项名称之后"
+    return None
 
 
 def _id_check(v):

@@ -57,10 +57,7 @@ def check_target(target, actual) -> TargetCheck:
     if tu != au:
         return TargetCheck(UNKNOWN, f"单位不一致：预期“{target}”，实际“{actual}”")
     if aop != "=":
-        # the actual is itself written as a bound ("≥90%"): it is a claim, not a measured value
-        implied = {">=": av, ">": av}.get(aop)
-        if implied is not None and op in (">=", ">") and (implied > tv or (implied == tv and not (op == ">" and aop == ">="))):
-            return TargetCheck(MET, f"实际写作“{actual}”（不是实测值，建议填写具体数值），满足预期“{target}”")
-        return TargetCheck(UNKNOWN, f"实际写作“{actual}”而非具体数值，无法与预期“{target}”比较：请填写实测值")
+        # the actual is itself written as a bound ("≥90%"): a claim, not a measured value — never counted as 达成
+        return TargetCheck(UNKNOWN, f"实际值写作“{actual}”，不是实测数值：请填写实测值，或在“人工判断”栏填写完成情况")
     ok = {">=": av >= tv, "<=": av <= tv, ">": av > tv, "<": av < tv, "=": av == tv}[op]
     return TargetCheck(MET if ok else NOT_MET, f"实际 {av}{au}，预期 {target}")

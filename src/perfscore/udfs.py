@@ -188,18 +188,26 @@ def _flatten(v):
 
 
 def total(*ranges):
-    """Adds scores, refusing — with the position and what is there — when any cell is blank, an error or text."""
+    """Adds scores, refusing when any cell is blank, an error or text: the message names those cells by their
+    position in the range (on 评分表: the indicator's 序号), flat and short."""
     cells = list(_flatten(ranges))
     if not cells:
         return "没有可合计的得分单元格：请选择得分所在的单元格区域"
-    s = 0.0
-    for k, v in enumerate(cells, 1):
-        if v is None:
-            return f"第 {k} 项分数为空或显示错误值，无法合计"
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return f"第 {k} 项分数不是数字（见该单元格的提示），无法合计"
-        s += v
-    return round_to(s, 6)
+    missing = [k for k, v in enumerate(cells, 1)
+               if v is None or isinstance(v, bool) or not isinstance(v, (int, float))]
+    if missing:
+        return total_message(missing, len(cells))
+    return round_to(sum(cells), 6)
+
+
+def total_message(missing, n) -> str:
+    """The refusal of a total (the Excel-formula version writes the same text, see native.total)."""
+    if len(missing) == n:
+        return "各项分数均未得出，无法合计"
+    return f"第 {'、'.join(map(str, missing))} 项未得出分数，无法合计"
+
+
+GRADE_NO_TOTAL = "综合评分未得出，无法评定等级"
 
 
 def grade(score, year=OMITTED, region=OMITTED):
@@ -208,7 +216,7 @@ def grade(score, year=OMITTED, region=OMITTED):
 
 def grade_by(system, score):
     if score is None or isinstance(score, (bool, str)) or not isinstance(score, (int, float)):
-        return "综合评分尚未得出（见综合评分单元格），无法评定等级"
+        return GRADE_NO_TOTAL
     if not 0 <= score <= system.total:
         return f"综合评分 {fmt_num(score)} 超出 0–{fmt_num(system.total)} 分，无法评定等级"
     return system.grade(score)
@@ -217,7 +225,7 @@ def grade_by(system, score):
 def rate(score, weight):
     for label, v in (("得分", score), ("分值", weight)):
         if v is None or isinstance(v, (bool, str)) or not isinstance(v, (int, float)):
-            return f"{label}不是数字（{'空或错误值' if v is None else v}），无法计算得分率"
+            return f"{label}未得出，无法计算得分率"
     if weight <= 0:
         return "分值应大于 0，无法计算得分率"
     return score / weight
