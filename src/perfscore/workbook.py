@@ -701,8 +701,7 @@ class _Writer:
         last_indicator_row = row - 1
         ws.row_breaks.append(Break(id=last_indicator_row))
         row += 1
-        _merge(ws, row, 1, row, 9, "各级指标得分小计", bold=True, center=True, size=12)
-        ws.row_dimensions[row].height = 24
+        _title(ws, "各级指标得分小计", 9, row=row, size=12)
         row += 1
         _merge(ws, row, 2, row, 3, "层级", bold=True, center=True, fill=HEAD_FILL)
         for col, text in ((4, "指标"), (5, "分值"), (6, "得分"), (7, "扣分"), (8, "得分率")):
