@@ -122,6 +122,8 @@ def test_not_applicable_parsed_and_scored_as_declared():
         raw[iid] = "不适用"
     res = score_case(SYSTEM, raw)
     assert res.by_id("petitions").score == 3 and res.by_id("procurement").error is None
+    assert res.by_id("petitions").reason.endswith("（群众信访办理情况_2不适用，按满分计）（群众信访办理情况_3不适用，按满分计）")
+    assert "（政府采购政策落实得分不适用，按满分计）" in res.by_id("procurement").reason
     assert "不适用" in SYSTEM.inputs["petition_2"].expectation()
 
 
@@ -132,7 +134,11 @@ def test_not_applicable_in_the_native_formulas_and_validation():
                 if isinstance(v, str) and v.endswith("%") else v) for n, v in base.items()}
     na = {"群众信访办理情况_2": "不适用", "群众信访办理情况_3": "不适用"}
     row = 4 + [i.id for i in SYSTEM.indicators].index("petitions")
-    assert recalc(built, {**base, **na})[("评分表", f"G{row}")] == 3
+    got = recalc(built, {**base, **na})
+    assert got[("评分表", f"G{row}")] == 3
+    raw = {k: v.value for k, v in CASE.inputs.items()}
+    raw.update(petition_2="不适用", petition_3="不适用")
+    assert got[("扣分说明", f"I{row - 1}")] == score_case(SYSTEM, raw).by_id("petitions").reason  # the same words
     got = recalc(built, {**base, "群众信访办理情况_1": "不适用"})[("评分表", f"G{row}")]
     assert isinstance(got, str) and "群众信访办理情况_1" in got  # not declared there: a message
     ws = built.wb["基础数据"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .errors import InputError, PerfscoreError
+from .inputs import NA_TEXT
 from .numbers import fmt_num, round_to
 from .rules import EPS, Figure, Outcome
 from .system import Indicator, Level, System
@@ -145,8 +146,19 @@ def score_indicator(system: System, ind: Indicator, raw: Mapping[str, Any]) -> I
         msg = f"内部错误（{type(exc).__name__}）：请把输入数据发给开发人员"
         return IndicatorResult(ind, None, msg, "internal_error", error=msg, error_detail=msg)
     score = round_to(min(max(out.score, 0.0), ind.weight), digits, mode)
-    return IndicatorResult(ind, score, _reason(out, ind.weight, score, digits), out.branch, out.figures,
-                           _parts(out, digits))
+    return IndicatorResult(ind, score, _reason(out, ind.weight, score, digits) + not_applicable_note(system, ind, raw),
+                           out.branch, out.figures, _parts(out, digits))
+
+
+def not_applicable_note(system, ind, raw) -> str:
+    """“（群众信访办理情况_2不适用，按满分计）” for each input the officer entered as 不适用 (where declared)."""
+    out = ""
+    for iid in ind.inputs:
+        spec = system.inputs[iid]
+        v = raw.get(iid)
+        if spec.not_applicable and isinstance(v, str) and v.strip() == NA_TEXT:
+            out += f"（{spec.name}{NA_TEXT}，按满分计）"
+    return out
 
 
 def _failed(ind, errs) -> IndicatorResult:

@@ -225,8 +225,14 @@ class NativeFormulas(PythonFormulas):
     def reason(self, ws, row, ind):
         # the 评分表 score itself: where there is none, its message is the reason (F shows a dash)
         sr = f"G{self.w.score_row[ind.id]}"
-        return self._ev(N.indicator_reason(ind, self.nx, N.Ref(f"'评分表'!{sr}", ("评分表", sr)),
-                                           N.Ref(f"E{row}", (ws.title, f"E{row}"))))
+        score = N.Ref(f"'评分表'!{sr}", ("评分表", sr))
+        reason = N.indicator_reason(ind, self.nx, score, N.Ref(f"E{row}", (ws.title, f"E{row}")))
+        na = [self.w.system.inputs[i] for i in ind.inputs if self.w.system.inputs[i].not_applicable]
+        if na:  # as the engine says it: （群众信访办理情况_2不适用，按满分计）
+            notes = [N.IF(N.Ref(s.name, self.w.built.names[s.name]).eq(NA_TEXT), f"（{s.name}{NA_TEXT}，按满分计）", "")
+                     for s in na]
+            reason = N.IF(N.ISNUMBER(score), N.CAT(reason, *notes), reason)
+        return self._ev(reason)
 
     def target(self, ws, row, gr):
         h = N.Ref(f"H{row}", (ws.title, f"H{row}"))
