@@ -146,5 +146,7 @@ def test_formula_engine_reproduces_another_regions_workbook(tp_workbook):
         cached = wb[sheet][coord].value
         if isinstance(v, float):
             assert cached == pytest.approx(v), (sheet, coord)
+        elif v == "":  # an empty text result (a blank 填表人) is stored as an empty cell
+            assert cached in (None, ""), (sheet, coord)
         elif v is not None:
             assert cached == v, (sheet, coord)

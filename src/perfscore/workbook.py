@@ -325,7 +325,8 @@ class _Writer:
         zero_full = _zero_full_indicators(s)
         fill = "“基础数据”表" + ("和“自评表”" if goal else "")
         paras = [
-            ("本表用途", f"本工作簿用于按《{s.name}》（{s.year} 年版）开展{s.region}部门整体支出绩效自评。工作簿包括"
+            # “本工作簿按《…》” is how doctor.py finds the system's name: keep the words
+            ("本表用途", f"本工作簿按《{s.name}》{s.year} 年版计分，用于{s.region}部门整体支出绩效自评。工作簿包括"
                         + "、".join(f"“{n}”" for n in sheets) + "等 " + f"{len(sheets)} 张表，评分标准与财政部门印发的评分表一致。"),
             ("填写什么", f"只填写{fill}中浅蓝色底色的单元格：部门（单位）名称、预算年度、填报人、联系电话，各项数值，"
                         "以及每项数值的“依据/佐证材料”。其余单元格是计算公式或文字说明，已锁定，不需要填写。"),
