@@ -436,7 +436,7 @@ def test_worker_rows_are_small_and_plain(batch, factory):
     path = batch["expected"][INJECTED[1]][0]
     row = collect.process_file(str(path))
     assert set(row) == {"department", "budget_year", "year", "scores", "total", "grade", "status", "category",
-                        "problems", "reason"}
+                        "problems", "reason", "kind"}
     assert all(isinstance(v, (str, int, float, tuple, type(None))) for v in row.values())
     assert len(row["scores"]) == len(factory.system.indicators)
 

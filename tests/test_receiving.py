@@ -166,3 +166,147 @@ def test_entity_bomb_behind_padding_refused(tmp_path, capsys):
     _plain_workbook_with_sheet_xml(p, bomb)
     assert main(["check", str(p)]) == 2
     assert "DTD/实体声明" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- inputs read where the formulas read them
+def _sheet_edit(src, dst, title, *edits):
+    """Copy ``src`` to ``dst`` with regex edits (pattern, replacement) applied to one sheet's XML."""
+    import re
+    with zipfile.ZipFile(src) as z:
+        part = sheet_parts(z)[title]
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            data = z.read(info.filename)
+            if info.filename == part:
+                text = data.decode("utf-8")
+                for pattern, repl in edits:
+                    text, n = re.subn(pattern, repl, text, count=1)
+                    assert n == 1, pattern
+                data = text.encode("utf-8")
+            out.writestr(info, data)
+
+
+_HIDDEN_DUPLICATE = (r"</sheetData>", '<row r="70" hidden="1"><c r="B70" t="inlineStr"><is><t>政府采购实际数</t></is></c>'
+                                      '<c r="D70"><v>12560</v></c></row></sheetData>')
+
+
+def test_visible_input_is_used_and_hidden_duplicate_reported(tmp_path, capsys):
+    """The reviewer's trap: the visible 政府采购实际数 (the cell the formulas use) changed to 14000, a hidden row
+    further down repeats the label with 12560, the cached scores left as they were."""
+    trap = tmp_path / "陷阱.xlsm"
+    _sheet_edit(REF, trap, "基础数据", (r'(<c r="D23"[^>]*><v>)12560(</v>)', r"\g<1>14000\2"), _HIDDEN_DUPLICATE,
+                (r'<dimension ref="A1:F66"', '<dimension ref="A1:F70"'))
+    rep = check_workbook(trap)
+    assert not rep.passed
+    assert rep.result.by_id("procurement").score == 1 and rep.result.total == pytest.approx(96.98)
+    dup = [i for i in rep.items if i.where == "政府采购实际数" and "出现 2 次" in i.message]
+    assert dup and dup[0].level == "错误" and "第 23 行" in dup[0].message
+    assert any("被隐藏" in i.message and "政府采购实际数" in i.message for i in rep.items)
+    assert any(i.where == "政府采购执行情况" and "手工改过" in i.message for i in rep.items)
+    assert main(["check", str(trap)]) == 1
+    assert "出现 2 次" in capsys.readouterr().out
+    out = tmp_path / "提交版.xlsx"
+    notes = []
+    freeze(trap, out, notes=notes)
+    wb = openpyxl.load_workbook(out)
+    assert wb["基础数据"]["D23"].value == 14000
+    assert wb["评分表"]["G8"].value == 1 and wb["评分表"]["G25"].value == pytest.approx(96.98)
+    assert any("政府采购执行情况" in n and "1.95" in n for n in notes)  # freeze says which stored score differed
+
+
+def test_name_pointing_away_and_formula_in_input_reported(tmp_path):
+    import re
+    moved = tmp_path / "名称改指.xlsm"
+    with zipfile.ZipFile(REF) as z, zipfile.ZipFile(moved, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            data = z.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                data = data.replace("'基础数据'!$D$23".encode(), "'基础数据'!$H$23".encode())
+            out.writestr(info, data)
+    tmp = tmp_path / "t.xlsm"
+    shutil.copy(moved, tmp)
+    _sheet_edit(tmp, moved, "基础数据", _HIDDEN_DUPLICATE, (r'(<c r="D22"[^>]*?)( t="n")?>(<v>[^<]*</v>)', r"\1><f>12000+1</f>\3"),
+                (r'(<c r="F23"[^>]*>.*?</c>)', r'\1<c r="H23"><v>13000</v></c>'))
+    rep = check_workbook(moved)
+    assert rep.filled.inputs["政府采购实际数"] == 13000  # what the formulas use
+    assert any(i.where == "政府采购实际数" and "指向 H23" in i.message and i.level == "错误" for i in rep.items)
+    assert any(i.where == "政府采购预算数" and "是公式" in i.message for i in rep.items)
+    assert not rep.passed
+    assert re.search("被隐藏", " ".join(i.message for i in rep.items))
+
+
+def test_hidden_input_column_is_a_warning(tmp_path):
+    hid = tmp_path / "隐藏列.xlsm"
+    _sheet_edit(REF, hid, "基础数据", (r'<col width="18" customWidth="1" min="4" max="4" />',
+                                       '<col width="18" customWidth="1" min="4" max="4" hidden="1" />'))
+    rep = check_workbook(hid)
+    assert rep.passed and rep.status == "通过（有警告）"
+    assert any("第 D 列被隐藏" in i.message for i in rep.items)
+
+
+def test_error_cells_are_not_recalculated_not_tampering(tmp_path):
+    """Scores that became #VALUE! where the functions could not run: said so, apart from hand edits."""
+    import re
+    with zipfile.ZipFile(REF) as z:
+        xml = z.read(sheet_parts(z)["评分表"]).decode("utf-8")
+    cells = re.findall(r'<c r="(G[0-9]+)"[^>]*><f>', xml)
+    edits = [(rf'(<c r="{c}"[^>]*?)(?: t="[^"]*")?>(<f>[^<]*</f>)<v>[^<]*</v>', r'\1 t="e">\2<v>#VALUE!</v>')
+             for c in cells if c != "G27"]
+    bad = tmp_path / "未重算.xlsm"
+    _sheet_edit(REF, bad, "评分表", *edits)
+    rep = check_workbook(bad)
+    assert not any("手工改过" in i.message for i in rep.items)
+    msg = [i for i in rep.items if "错误值 #VALUE!" in i.message]
+    assert len(msg) == 1 and "没有更新" in msg[0].message and f"{len(rep.result.indicators) + 2} 个" in msg[0].message
+
+
+@pytest.mark.parametrize("year", ["1999", "1e300"])
+def test_altered_rules_year_reported_as_such(tmp_path, capsys, year):
+    p = tmp_path / "改年度.xlsm"
+    _sheet_edit(REF, p, "基础数据", (r'(<c r="C7"[^>]*><v>)2020(</v>)', rf"\g<1>{year}\2"))
+    assert main(["check", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "规则年度被改动" in err and "2020" in err and len(err) < 300
+
+
+# ---------------------------------------------------------------- score formulas compared with the rules year's
+def test_score_formula_replaced_or_edited_is_reported_by_name(tmp_path, capsys):
+    p = tmp_path / "改公式.xlsm"
+    _sheet_edit(REF, p, "评分表",
+                (r'(<c r="G8"[^>]*?)>(<f>[^<]*</f>)(<v>1.95</v>)', r"\1>\3"),                  # constant over formula
+                (r'(<c r="G5"[^>]*?>)<f>PERF_BUDGET_COMPLIANCE\(', r"\1<f>5+0*PERF_BUDGET_COMPLIANCE("))
+    rep = check_workbook(p)
+    assert rep.filled.kind == "python"
+    by = {i.where: i.message for i in rep.items}
+    assert "固定数值" in by["政府采购执行情况（评分表 G8）"]
+    assert "公式被改动" in by["预算编制规范性（评分表 G5）"]
+    assert not rep.passed
+    assert main(["check", str(p)]) == 1
+    assert "Python 版" in capsys.readouterr().out
+
+
+def test_formula_spelling_of_other_spreadsheets_is_not_an_edit():
+    from perfscore.check import normalise_formula
+    assert normalise_formula("='评分表'!$G$4") == normalise_formula("=评分表!G4")
+    assert normalise_formula('=IF(ISNUMBER(F3), E3-F3, "—")') == normalise_formula('=if(isnumber(F3),E3-F3,"—")')
+    assert normalise_formula('=_xlfn.IFERROR(A1,"a b")') == normalise_formula('=IFERROR(A1,"a b")')
+    assert normalise_formula('="a b"') != normalise_formula('="ab"')
+
+
+def test_native_formula_workbook_is_recognised_and_its_formulas_checked(tmp_path):
+    from perfscore.system import load_system
+    from perfscore.workbook import build_workbook
+    try:
+        build_workbook(load_system(2020), None, engine="excel")
+    except TypeError:
+        pytest.skip("build_workbook(engine='excel') does not exist yet in this branch (issue 8, being built by the lead); "
+                    "check.expected_formulas already calls it")
+    from perfscore.workbook import write_workbook  # noqa: F401
+    pytest.skip("the native writer's save function is wired by the lead")
+
+
+def test_frozen_copy_is_the_values_kind(tmp_path):
+    out = tmp_path / "提交版.xlsx"
+    freeze(REF, out)
+    rep = check_workbook(out)
+    assert rep.filled.kind == "values" and rep.passed

@@ -90,10 +90,10 @@ def carry_forward(last, year: int, output, *, system_path=None, force: bool = Fa
     """New year's workbook with the department's standing fields copied from last year's; figures blank."""
     from .case import Case, CaseInput
     from .errors import PerfscoreError
-    from .reader import raw_inputs, read_filled
+    from .reader import raw_inputs, read_filled, rules_system
     from .workbook import build_workbook, write_workbook
     filled = read_filled(last)
-    old = require_exact_year(filled.year)
+    old = rules_system(filled)
     new = load_system_file(system_path) if system_path else require_exact_year(year)
     if new.year <= old.year and not system_path:
         raise PerfscoreError(f"上一年度工作簿按 {old.year} 年规则填写，新年度 {year} 应晚于它")

@@ -291,7 +291,11 @@ command("check", "检查一份填好的工作簿：按其规则年度重新计�
 
 def cmd_freeze(args, out):
     from .check import freeze
-    for p in freeze(args.workbook, args.output, force=args.force, pdf=args.pdf):
+    notes = []
+    written = freeze(args.workbook, args.output, force=args.force, pdf=args.pdf, notes=notes)
+    for n in notes:
+        out.write(f"{n}\n")
+    for p in written:
         out.write(f"已写入 {p}\n")
     return EXIT_OK
 

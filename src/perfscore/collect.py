@@ -287,7 +287,7 @@ def _score_file(path: str) -> dict:
     errors = [i for i in rep.items if i.level == ERROR]
     return {
         "department": _clean(h.get("部门名称")), "budget_year": _clean(h.get("预算年度")), "year": filled.year,
-        "scores": tuple(r.score if r.error is None else None for r in res.indicators),
+        "kind": filled.kind_text, "scores": tuple(r.score if r.error is None else None for r in res.indicators),
         "total": res.total, "grade": res.grade, "status": rep.status,
         "category": None if rep.passed else FAILED,
         "problems": _clean("；".join(f"[{i.level}] {i.where}：{i.message}" for i in rep.items), MAX_PROBLEMS) or None,
@@ -393,10 +393,10 @@ def collect_rows(paths, jobs: int | None = None, *, file_timeout: float | None =
     suspects: list[int] = []
     import python_calamine  # noqa: F401  (imported before the fork: warm workers)
 
-    from .check import check_filled  # noqa: F401
+    from .check import check_filled, expected_formulas  # noqa: F401
     from .system import available_years, load_system
     for y in available_years():
-        load_system(y)
+        expected_formulas(load_system(y), "python")  # the rules year's score formulas, built once before the fork
 
     def note(idx, result):
         for i, r in zip(idx, result):
