@@ -310,3 +310,111 @@ def test_frozen_copy_is_the_values_kind(tmp_path):
     freeze(REF, out)
     rep = check_workbook(out)
     assert rep.filled.kind == "values" and rep.passed
+
+
+# ---------------------------------------------------------------- bad files and arguments: clear reasons, exit 2
+def _toml_case(tmp_path, body: str, name="案例.toml", bom=False):
+    p = tmp_path / name
+    p.write_bytes((b"\xef\xbb\xbf" if bom else b"") + body.encode("utf-8"))
+    return p
+
+
+_CASE = 'schema = 1\n[case]\ntitle = "自评"\ndepartment = "某单位"\nyear = 2020\n[inputs]\n'
+
+
+def test_case_file_with_bom_and_boolean_flag_is_accepted(tmp_path, capsys):
+    p = _toml_case(tmp_path, _CASE + "fin_violation = false\n", bom=True)
+    assert main(["score", str(p)]) in (0, 1)
+    assert "某单位" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("body, words", [
+    (_CASE + "x = { source = \"x\" }\n", ["缺少 value", "x = { value = 数值"]),
+    (_CASE + "fin_violation = [1, 2]\n", ["应为数值、文字（加引号）或 true/false，实际为列表"]),
+    ("schema = 1\n[case\n", ["表头 [...] 缺少结尾的 ]", "第 2 行第 6 列"]),
+    ("schema = 1\n[case]\ntitle = 自评\n", ["无效的值", "第 3 行"]),
+    ("schema = 1\nschema = 2\n", ["重复", "第 2 行"]),
+    ("schema = 1\n[case]\ntitle = { a = 1\n", ["内联表", "}"]),
+    ("a = " + "[" * 5000 + "\n", ["嵌套过深"]),
+    ('schema = 1\n[case]\ntitle = "a\\qb"\n', ["第 3 行"]),
+])
+def test_case_file_errors_in_chinese(tmp_path, capsys, body, words):
+    p = _toml_case(tmp_path, body)
+    assert main(["score", str(p)]) == 2
+    err = capsys.readouterr().err
+    for w in words:
+        assert w in err, err
+    assert "<class" not in err and "Expected" not in err and "Traceback" not in err
+
+
+def test_oversized_and_device_case_files_refused(tmp_path, capsys):
+    big = _toml_case(tmp_path, _CASE + "# " + "x" * (3 * 1024 * 1024) + "\n")
+    assert main(["score", str(big)]) == 2
+    assert "文件过大" in capsys.readouterr().err
+    assert main(["score", "/dev/zero"]) == 2
+    assert "不是普通文件" in capsys.readouterr().err
+    assert main(["validate", "/dev/zero"]) == 2
+    assert "不是普通文件" in capsys.readouterr().err
+
+
+def test_system_file_with_bom_and_deep_nesting(tmp_path, capsys):
+    p = tmp_path / "2020.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + SRC2020.read_bytes())
+    assert main(["validate", str(p)]) == 0
+    p.write_text("schema = 1\nx = " + "{ a = " * 3000 + "1" + " }" * 3000 + "\n", "utf-8")
+    assert main(["validate", str(p)]) == 2
+    assert "嵌套过深" in capsys.readouterr().err
+
+
+def test_many_repeated_statements_stay_linear(tmp_path, capsys):
+    """20,000 copies of one wrong [[stated]] figure: one finding (共 N 处), not N findings naming N others."""
+    import time
+    from perfscore.case import REFERENCE_CASE
+    text = REFERENCE_CASE.read_text("utf-8")
+    one = '\n[[stated]]\nref = "total"\nvalue = 90\nsource = "第 1 页"\n'
+    p = _toml_case(tmp_path, text + one * 20000 + '\n[[stated]]\nref = "total"\nvalue = 91\nsource = "第 2 页"\n' * 3)
+    t = time.perf_counter()
+    assert main(["score", str(p)]) == 3
+    out = capsys.readouterr().out
+    assert time.perf_counter() - t < 20 and len(out) < 200_000
+    assert "共 20000 处" in out and "91（第 2 页 等 3 处）" in out
+
+
+def test_output_into_unwritable_place_or_onto_a_folder(tmp_path, capsys):
+    (tmp_path / "是文件夹.xlsm").mkdir()
+    assert main(["template", "--year", "2020", "-o", str(tmp_path / "是文件夹.xlsm"), "--force"]) == 2
+    assert "是一个文件夹" in capsys.readouterr().err
+    for argv in (["template", "--year", "2020", "-o", "/proc/模板.xlsm"],
+                 ["freeze", str(REF), "-o", "/proc/提交版.xlsx"],
+                 ["carry-forward", str(REF), "--year", "2020", "--system", str(SRC2020), "-o", "/proc/新.xlsm"],
+                 ["collect", str(REF), "-o", "/proc/汇总.xlsx"],
+                 ["collect", str(REF), "-o", str(tmp_path / "汇总.xlsx"), "--csv", "/proc/汇总.csv"]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "/proc" in err and "内部错误" not in err, err
+
+
+def test_os_errors_are_told_in_chinese(capsys):
+    from perfscore.files import os_error_text
+    assert "没有权限" in os_error_text(PermissionError(13, "Permission denied", "/a/b.xlsx"))
+    assert "是一个文件夹" in os_error_text(IsADirectoryError(21, "Is a directory", "/a/b"))
+
+
+def test_terminal_output_neutralises_control_and_bidi_characters(tmp_path, capsys):
+    p = _toml_case(tmp_path, _CASE.replace("某单位", "某\u202e单位\\u0007\\u0000") + "fin_violation = false\n")
+    main(["score", str(p)])
+    out = capsys.readouterr().out
+    assert "\u202e" not in out and "\x07" not in out and "\x00" not in out
+    assert "\\u202e" in out and "\\u0007" in out
+    p = _toml_case(tmp_path, _CASE + "\u202e = 1\n", name="b.toml")
+    main(["score", str(p)])
+    err = capsys.readouterr().err
+    assert "\u202e" not in err
+
+
+def test_unscorable_statement_says_why(tmp_path, capsys):
+    p = _toml_case(tmp_path, _CASE + '[[stated]]\nref = "level1.management"\nvalue = 19\nsource = "第 3 页"\n')
+    assert main(["score", str(p)]) in (1, 3)
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if "无法按规则计算" in ln)
+    assert not line.rstrip().endswith("：") and "无法计分" in line

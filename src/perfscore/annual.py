@@ -3,7 +3,6 @@ fields (name, contacts, 编制数 …) into the new year's workbook with the yea
 from __future__ import annotations
 
 import difflib
-import tomllib
 from pathlib import Path
 
 from .system import DEFAULT_REGION, _year_files, load_system_file, require_exact_year
@@ -72,7 +71,9 @@ def diff_systems(a: str, b: str) -> list[str]:
     """Readable list of what changed from system ``a`` to ``b`` (years or .toml paths). Both are validated first."""
     pa, pb = _system_path(a), _system_path(b)
     sa, sb = load_system_file(pa), load_system_file(pb)  # strict validation of both
-    da, db = (tomllib.loads(p.read_text("utf-8")) for p in (pa, pb))
+    from .errors import SystemFileError
+    from .tomlfile import read_toml
+    da, db = (read_toml(p, SystemFileError) for p in (pa, pb))
     out = []
     ia, ib = {i.id: i for i in sa.indicators}, {i.id: i for i in sb.indicators}
     for iid in ia.keys() - ib.keys():

@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 
 from . import __version__
@@ -368,9 +369,33 @@ command("carry-forward", "生成新年度工作簿，并从上年工作簿带入
 
 
 # ------------------------------------------------------------------------------------------ entry point
+# control characters (except tab and newline) and bidirectional overrides from inputs would reorder or hide
+# what a terminal shows (U+202E makes “1.95” read “59.1”); they are printed as visible \uXXXX escapes
+# (also valid inside JSON strings)
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]")
+
+
+def safe_text(text: str) -> str:
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+class SafeStream:
+    """A text stream that writes ``safe_text`` of everything."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        return self._stream.write(safe_text(text))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv=None, out=None) -> int:
     from .errors import PerfscoreError
-    out = out or sys.stdout
+    from .files import os_error_text
+    out = SafeStream(out or sys.stdout)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -379,18 +404,24 @@ def main(argv=None, out=None) -> int:
     try:
         return args.func(args, out)
     except PerfscoreError as exc:
-        sys.stderr.write(f"perfscore：{exc}\n")
+        sys.stderr.write(safe_text(f"perfscore：{exc}\n"))
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("perfscore：已中断\n")
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a file the user named cannot be read or written: their situation, not a defect
+        sys.stderr.write(safe_text(f"perfscore：{os_error_text(exc)}\n"))
+        return EXIT_USAGE
+    except RecursionError:
+        sys.stderr.write("perfscore：输入文件的结构嵌套过深，无法处理：请检查文件内容\n")
+        return EXIT_USAGE
     except Exception as exc:  # a bug: say so plainly, without a traceback unless asked for
         if os.environ.get("PERFSCORE_DEBUG"):
             raise
-        sys.stderr.write(f"perfscore：内部错误（{type(exc).__name__}: {exc}）。这是程序缺陷，请将命令和输入文件发给开发人员；"
-                         f"设置环境变量 PERFSCORE_DEBUG=1 可查看详细信息。\n")
+        sys.stderr.write(safe_text(f"perfscore：内部错误（{type(exc).__name__}: {exc}）。这是程序缺陷，请将命令和输入文件发给开发人员；"
+                         f"设置环境变量 PERFSCORE_DEBUG=1 可查看详细信息。\n"))
         return EXIT_INTERNAL
 
 
