@@ -401,15 +401,20 @@ def test_os_errors_are_told_in_chinese(capsys):
 
 
 def test_terminal_output_neutralises_control_and_bidi_characters(tmp_path, capsys):
-    p = _toml_case(tmp_path, _CASE.replace("某单位", "某\u202e单位\\u0007\\u0000") + "fin_violation = false\n")
+    from perfscore.cli import safe_text
+    assert safe_text("a\x00b\u202ec\x1b[2Jd\re\n\tf") == "a\\u0000b\\u202ec\\u001b[2Jd\\u000de\n\tf"
+    p = _toml_case(tmp_path, _CASE.replace("某单位", "某\u202e单位\u2066") + "fin_violation = false\n")
     main(["score", str(p)])
     out = capsys.readouterr().out
-    assert "\u202e" not in out and "\x07" not in out and "\x00" not in out
-    assert "\\u202e" in out and "\\u0007" in out
-    p = _toml_case(tmp_path, _CASE + "\u202e = 1\n", name="b.toml")
-    main(["score", str(p)])
+    assert "\u202e" not in out and "\u2066" not in out
+    assert "某\\u202e单位\\u2066" in out
+    p = _toml_case(tmp_path, _CASE + '"\u202e" = 1\n', name="b.toml")
+    assert main(["score", str(p)]) == 2
     err = capsys.readouterr().err
-    assert "\u202e" not in err
+    assert "\u202e" not in err and "\\u202e" in err
+    p = _toml_case(tmp_path, _CASE.replace("某单位", "某\\u0000单位"), name="c.toml")
+    assert main(["score", str(p)]) == 2
+    assert "控制字符 U+0000" in capsys.readouterr().err
 
 
 def test_unscorable_statement_says_why(tmp_path, capsys):

@@ -77,8 +77,40 @@ def read_toml(path, error) -> dict:
         line = raw[: exc.start].count(b"\n") + 1
         raise error(path, None, f"文件不是 UTF-8 编码（第 {line} 行）：请用 UTF-8 保存（记事本“另存为”时选 UTF-8）") from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(path, None, f"TOML 语法错误：{toml_message(exc)}") from None
     except RecursionError:
         raise error(path, None, "TOML 嵌套过深（数组或表层层嵌套）：不是正常的案例或指标体系文件") from None
+    bad = _control_text(data)
+    if bad:
+        key, ch = bad
+        raise error(path, key, f"文字中含有控制字符 U+{ord(ch):04X}（由 \\u{ord(ch):04x} 之类的转义写入）："
+                               f"工作簿不能保存这种字符，请删除")
+    return data
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # what an XLSX cell cannot hold
+
+
+def _control_text(v, path="", depth=0):
+    """(key path, character) of the first string (or key) holding a character a worksheet cannot store."""
+    if depth > 200:
+        return None
+    if isinstance(v, str):
+        m = _CONTROL.search(v)
+        return (path, m.group(0)) if m else None
+    if isinstance(v, dict):
+        for k, x in v.items():
+            m = _CONTROL.search(k)
+            if m:
+                return (f"{path}.{k}" if path else k, m.group(0))
+            hit = _control_text(x, f"{path}.{k}" if path else k, depth + 1)
+            if hit:
+                return hit
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            hit = _control_text(x, f"{path}[{i}]", depth + 1)
+            if hit:
+                return hit
+    return None
