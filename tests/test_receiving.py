@@ -423,3 +423,28 @@ def test_unscorable_statement_says_why(tmp_path, capsys):
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if "无法按规则计算" in ln)
     assert not line.rstrip().endswith("：") and "无法计分" in line
+
+
+@pytest.mark.skipif(not (shutil.which("soffice") and shutil.which("pdftotext")),
+                    reason="needs LibreOffice and poppler: apt-get install libreoffice-calc poppler-utils")
+def test_empty_goal_rows_print_empty_in_libreoffice(tmp_path):
+    """The 自评表 完成情况 of an empty indicator row prints empty (no #VALUE!), in the blank template (9 rows) and
+    in the filled reference (4 rows), where LibreOffice recalculates a formula whose cached text is empty."""
+    import subprocess
+
+    from perfscore.case import REFERENCE_CASE, load_case
+    from perfscore.render import to_pdf
+    from perfscore.system import load_system
+    from perfscore.workbook import build_workbook, write_workbook
+    system = load_system(2020)
+    paths = [tmp_path / "空白.xlsm", tmp_path / "参考.xlsm"]
+    for path, case in zip(paths, (None, load_case(REFERENCE_CASE))):
+        built = build_workbook(system, case)
+        goal = [v for (sheet, coord), v in built.cached.items() if sheet == "自评表" and coord.startswith("G")
+                and "PERF_TARGET" in built.formulas[(sheet, coord)]]
+        assert goal.count("") == (9 if case is None else 4)
+        write_workbook(built, path)
+    for pdf in to_pdf(paths, tmp_path):
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, timeout=60).stdout
+        assert "实际完成指标值" in text
+        assert "#VALUE!" not in text and "#NAME?" not in text, pdf.name

@@ -395,7 +395,10 @@ class _Writer:
                         if text is not None:
                             c.value, c.data_type = text, "s"  # "=100%" is a target as written, not a formula
                     value = udfs.target(gr.target, gr.actual) if gr else udfs.target(None, None)
-                    self.formula(ws, row, 7, f"PERF_TARGET(E{row},F{row})", value, center=True)
+                    # an empty row stays empty even where PERF_TARGET cannot run (LibreOffice recalculates a cell
+                    # whose cached text is empty): the IF is native
+                    self.formula(ws, row, 7, f'IF(AND(E{row}="",F{row}=""),"",PERF_TARGET(E{row},F{row}))', value,
+                                 center=True)
                     row += 1
                 _merge(ws, start2, 3, row - 1, 3, l2, center=True)
             _merge(ws, start1, 2, row - 1, 2, l1, center=True)
