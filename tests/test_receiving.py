@@ -237,7 +237,7 @@ def test_name_pointing_away_and_formula_in_input_reported(tmp_path):
 
 def test_hidden_input_column_is_a_warning(tmp_path):
     hid = tmp_path / "隐藏列.xlsm"
-    _sheet_edit(REF, hid, "基础数据", (r'<col width="18" customWidth="1" min="4" max="4" />',
+    _sheet_edit(REF, hid, "基础数据", (r'<col width="18" customWidth="1" min="4" max="4"\s*/>',
                                        '<col width="18" customWidth="1" min="4" max="4" hidden="1" />'))
     rep = check_workbook(hid)
     assert rep.passed and rep.status == "通过（有警告）"
@@ -448,3 +448,24 @@ def test_empty_goal_rows_print_empty_in_libreoffice(tmp_path):
         text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, timeout=60).stdout
         assert "实际完成指标值" in text
         assert "#VALUE!" not in text and "#NAME?" not in text, pdf.name
+
+
+def test_shared_formulas_as_excel_saves_them_are_not_edits(tmp_path):
+    """Excel saves runs of similar formulas as one shared formula; expanded, they equal the generated ones."""
+    p = tmp_path / "共享公式.xlsm"
+    _sheet_edit(REF, p, "扣分说明",
+                (r'(<c r="G3"[^>]*>)<f>([^<]*)</f>', r'\1<f t="shared" ref="G3:G5" si="0">\2</f>'),
+                (r'(<c r="G4"[^>]*>)<f>[^<]*</f>', r'\1<f t="shared" si="0"/>'),
+                (r'(<c r="G5"[^>]*>)<f>[^<]*</f>', r'\1<f t="shared" si="0" />'))
+    rep = check_workbook(p)
+    assert rep.filled.formulas[("扣分说明", "G5")] == 'IF(ISNUMBER(F5),E5-F5,"—")'
+    assert rep.passed and rep.status == "通过", rep.items
+
+
+def test_far_cell_with_attributes_before_its_reference_refused(tmp_path, capsys):
+    p = tmp_path / "属性在前.xlsx"
+    _plain_workbook_with_sheet_xml(p, b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                                      b'<sheetData><row r="1"><c s="0" t="n" r="XFD1048576"><v>1</v></c></row>'
+                                      b'</sheetData></worksheet>')
+    assert main(["check", str(p)]) == 2
+    assert "范围异常（到 XFD1048576" in capsys.readouterr().err

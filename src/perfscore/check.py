@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .engine import CaseResult, score_case
 from .numbers import fmt_num
@@ -121,6 +122,7 @@ def expected_formulas(system, kind: str):
     return _EXPECTED[key][1]
 
 
+@lru_cache(maxsize=8192)
 def normalise_formula(text: str) -> str:
     """Spelling differences Excel, WPS and LibreOffice introduce on saving, removed: leading =, _xlfn./_xludf.
     prefixes, $ signs, quotes around sheet names, spaces and letter case outside string literals."""

@@ -8,6 +8,7 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import PerfscoreError
@@ -142,14 +143,16 @@ def inspect_package(path, extent_sheets=()) -> Package:
                 if i.filename in whole:
                     data = z.read(i)
                     _check_prolog_bytes(i.filename, data)
-                    m = _FAR.search(data)
+                    # Excel and openpyxl write r= first; the general pattern is needed only if some cell does not
+                    m = (_FAR_FAST if data.count(b"<c ") == data.count(b'<c r="') else _FAR).search(data)
                     if m:
                         ref = m.group(1).decode("ascii", "replace")
                         raise UnreadableWorkbook(f"“{whole[i.filename]}”表的范围异常（到 {ref}…）："
                                                  f"不是 perfscore 评分工作簿的正常内容，未读取")
                     if data.count(b"<row") > MAX_ROWS:
                         raise UnreadableWorkbook(f"“{whole[i.filename]}”表的行数异常：不是 perfscore 评分工作簿的正常内容，未读取")
-                    pkg.sheets[whole[i.filename]] = _scan_sheet(whole[i.filename], data.decode("utf-8"))
+                    title = whole[i.filename]
+                    pkg.sheets[title] = _scan_sheet(title, data.decode("utf-8"), formulas=title != GOAL_SHEET)
                 elif i.filename.endswith((".xml", ".rels")):
                     _check_prolog(z, i)
     except PerfscoreError:
@@ -205,18 +208,28 @@ def _check_prolog_bytes(name, data, limit=1024 * 1024):
 # a reference beyond column BL (64) or row 9999: three letters, two letters from BM on, or five or more digits
 _FAR = re.compile(rb'<(?:c|dimension)\s[^>]*?\b(?:r|ref)="((?:[A-Z]+[0-9]+:)?(?:[A-Z]{3}|[C-Z][A-Z]|B[M-Z]|[A-Z]{1,2}[0-9]{5})[^"]{0,12})',
                   re.I)
+_FAR_FAST = re.compile(rb'<(?:c r|dimension ref)="((?:[A-Z]+[0-9]+:)?(?:[A-Z]{3}|[C-Z][A-Z]|B[M-Z]|[A-Z]{1,2}[0-9]{5})[^"]{0,12})',
+                       re.I)
 _DEFNAME = re.compile(r'<definedName\b([^>]*)>([^<]*)</definedName>')
 _CELLREF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 _ROW = re.compile(r"<row\b([^>]*)>")
 _COL = re.compile(r"<col\b([^>]*)>")
-_FCELL = re.compile(r"<c\b([^>]*)>\s*<f\b([^>]*?)(?:/>|>([^<]*)</f>)")
 _ECELL = re.compile(r'<c\b([^>]*\bt="e"[^>]*)>(?:\s*<f\b[^>]*?(?:/>|>[^<]*</f>))?\s*<v>([^<]{0,40})</v>')
 _ATTR = re.compile(r'\b([A-Za-z:]+)="([^"]*)"')
 
 
 def _unescape(s: str) -> str:
+    if "&" not in s:
+        return s
+    if "&#" in s:
+        return _unescape_refs(s)
+    return s.replace("&quot;", '"').replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+@lru_cache(maxsize=4096)
+def _unescape_refs(s: str) -> str:  # the same formula texts recur in every workbook of a batch
     import html
-    return html.unescape(s) if "&" in s else s
+    return html.unescape(s)
 
 
 def _defined_names(wbxml: str) -> dict:
@@ -238,36 +251,46 @@ def _defined_names(wbxml: str) -> dict:
     return out
 
 
-def _scan_sheet(title: str, xml: str) -> SheetScan:
+_HIDDEN_ROW = re.compile(r'<row\b[^>]*\bhidden="(?:1|true)"')
+
+
+def _scan_sheet(title: str, xml: str, formulas: bool = True) -> SheetScan:
     scan = SheetScan()
-    r = 0
-    for m in _ROW.finditer(xml):
-        attrs = dict(_ATTR.findall(m.group(1)))
-        r = int(attrs["r"]) if attrs.get("r", "").isdigit() else r + 1
-        if attrs.get("hidden") in ("1", "true"):
-            scan.hidden_rows.add(r)
-    for m in _COL.finditer(xml):
-        attrs = dict(_ATTR.findall(m.group(1)))
-        if attrs.get("hidden") in ("1", "true") and attrs.get("min", "").isdigit():
-            lo = int(attrs["min"])
-            hi = int(attrs["max"]) if attrs.get("max", "").isdigit() else lo
-            scan.hidden_cols.append((lo, hi))
+    if _HIDDEN_ROW.search(xml):
+        r = 0
+        for m in _ROW.finditer(xml):
+            attrs = dict(_ATTR.findall(m.group(1)))
+            r = int(attrs["r"]) if attrs.get("r", "").isdigit() else r + 1
+            if attrs.get("hidden") in ("1", "true"):
+                scan.hidden_rows.add(r)
+    if "<col" in xml and "hidden=" in xml:
+        for m in _COL.finditer(xml):
+            attrs = dict(_ATTR.findall(m.group(1)))
+            if attrs.get("hidden") in ("1", "true") and attrs.get("min", "").isdigit():
+                lo = int(attrs["min"])
+                hi = int(attrs["max"]) if attrs.get("max", "").isdigit() else lo
+                scan.hidden_cols.append((lo, hi))
+    if 't="e"' in xml:
+        for m in _ECELL.finditer(xml):
+            coord = _R.search(m.group(1))
+            if coord:
+                scan.errors[coord.group(1)] = m.group(2) or "#VALUE!"
+    if not formulas or "<f" not in xml:
+        return scan
     shared, children = {}, []
-    for m in _FCELL.finditer(xml):
-        attrs = dict(_ATTR.findall(m.group(1)))
-        coord = attrs.get("r")
-        if not coord:
-            continue
+    for coord, m in _formula_cells(xml):
         if len(scan.formulas) >= MAX_FORMULAS:
             raise UnreadableWorkbook(f"“{title}”表的公式单元格过多：不是 perfscore 评分工作簿的正常内容，未读取")
-        fattrs = dict(_ATTR.findall(m.group(2)))
-        text = _unescape(m.group(3) or "")
-        if fattrs.get("t") == "shared" and "si" in fattrs:
-            if text:
-                shared[fattrs["si"]] = (coord, text)
-            else:
-                children.append((coord, fattrs["si"]))
-                continue
+        text = _unescape(m.group(2) or "")
+        fattrs = m.group(1)
+        if fattrs and 'shared' in fattrs:
+            fattrs = dict(_ATTR.findall(fattrs))
+            if fattrs.get("t") == "shared" and "si" in fattrs:
+                if text:
+                    shared[fattrs["si"]] = (coord, text)
+                else:
+                    children.append((coord, fattrs["si"]))
+                    continue
         scan.formulas[coord] = text
     for coord, si in children:
         if si in shared:
@@ -279,11 +302,30 @@ def _scan_sheet(title: str, xml: str) -> SheetScan:
                 scan.formulas[coord] = f"（共享公式 {si}）"
         else:
             scan.formulas[coord] = f"（共享公式 {si}）"
-    for m in _ECELL.finditer(xml):
-        coord = dict(_ATTR.findall(m.group(1))).get("r")
-        if coord:
-            scan.errors[coord] = m.group(2) or "#VALUE!"
     return scan
+
+
+_R = re.compile(r'\br="([A-Za-z]{1,3}[0-9]{1,7})"')
+_FELEM = re.compile(r"<f\b([^>]*?)(?:/>|>([^<]*)</f>)")
+
+
+def _formula_cells(xml: str):
+    """(coordinate, match of the <f> element) of every formula cell: found from each <f back to its <c (a
+    sheet has a few hundred formulas among thousands of cells, so this beats a regex over every cell)."""
+    pos = xml.find("<f", 0)
+    while pos != -1:
+        m = _FELEM.match(xml, pos)
+        if m:
+            start = xml.rfind("<c", 0, pos)
+            head = xml[start:pos] if start != -1 else ""
+            if head and head.rstrip().endswith(">") and not head.rstrip().endswith("/>") and head.count(">") == 1 \
+                    and head[2:3].isspace():
+                coord = _R.search(head)
+                if coord:
+                    yield coord.group(1), m
+            pos = xml.find("<f", m.end())
+        else:
+            pos = xml.find("<f", pos + 2)
 
 
 def _v(x):
