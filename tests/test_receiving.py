@@ -476,3 +476,11 @@ def test_far_cell_with_attributes_before_its_reference_refused(tmp_path, capsys)
                                       b'</sheetData></worksheet>')
     assert main(["check", str(p)]) == 2
     assert "范围异常（到 XFD1048576" in capsys.readouterr().err
+
+
+def test_system_file_flag_default_accepts_toml_boolean(tmp_path, capsys):
+    p = tmp_path / "2020.toml"
+    text = SRC2020.read_text("utf-8")
+    assert 'default = "否"' in text
+    p.write_text(text.replace('default = "否"', "default = false"), "utf-8")
+    assert main(["validate", str(p)]) == 0

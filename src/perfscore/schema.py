@@ -75,8 +75,8 @@ def _coerce(v, typ):
         return v if isinstance(v, int) and not isinstance(v, bool) else _BAD
     if typ is bool:
         return v if isinstance(v, bool) else _BAD
-    if isinstance(typ, tuple):
-        return v if isinstance(v, typ) and not isinstance(v, bool) else _BAD
+    if isinstance(typ, tuple):  # bool is an int in Python: accepted only where listed
+        return v if isinstance(v, typ) and (bool in typ or not isinstance(v, bool)) else _BAD
     return v if isinstance(v, typ) else _BAD
 
 
