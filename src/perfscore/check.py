@@ -206,10 +206,10 @@ def freeze(path, output, *, force: bool = False, pdf: bool = False, notes: list 
         rep = check_filled(filled)
         notes.append(f"读取：{filled.kind_text}")
         for i in rep.items:
-            if i.level == ERROR and not i.message.startswith("无法计分"):
-                notes.append(f"[{i.level}] {i.where}：{i.message}（提交版中为重新计算的结果）")
-            elif i.level == WARNING:
-                notes.append(f"[{i.level}] {i.where}：{i.message}")
+            if i.message.startswith("无法计分"):
+                continue
+            fixed = "（提交版写入重新计算的结果）" if i.message.startswith("文件中") else ""
+            notes.append(f"[{i.level}] {i.where}：{i.message}{fixed}")
     built = build_workbook(system, case_from_filled(filled, system))
     wb = built.wb
     for (sheet, coord), value in built.cached.items():
