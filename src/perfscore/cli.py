@@ -285,8 +285,8 @@ def cmd_check(args, out):
     return EXIT_OK if rep.passed else EXIT_UNSCORABLE
 
 
-cmd_check.configure = lambda p: p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（.xlsm）")
-command("check", "检查一份填好的工作簿：按其规则年度重新计分，与文件中保存的分数比对，并做数据合理性检查（退出码 0 通过，1 未通过，2 无法读取）",
+cmd_check.configure = lambda p: p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（Python 版 .xlsm 或 Excel 公式版 .xlsx）")
+command("check", "检查一份填好的工作簿：说明是哪一种工作簿，按其规则年度重新计分，与文件中保存的分数和规则生成的公式比对，并检查输入表是否被改动（隐藏行列、重复项、公式）和数据是否合理（退出码 0 通过，1 未通过，2 无法读取）",
         "perfscore check 某单位2020.xlsm")(cmd_check)
 
 
@@ -302,7 +302,7 @@ def cmd_freeze(args, out):
 
 
 cmd_freeze.configure = lambda p: (
-    p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（.xlsm）"),
+    p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（Python 版 .xlsm 或 Excel 公式版 .xlsx）"),
     p.add_argument("-o", "--output", metavar="路径", required=True, help="提交版（.xlsx，只有数值，不含宏）"),
     p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF"),
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
