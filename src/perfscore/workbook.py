@@ -164,7 +164,9 @@ class PythonFormulas:
 
     def target(self, ws, row, gr):
         value = udfs.target(gr.target, gr.actual) if gr else udfs.target(None, None)
-        return f"PERF_TARGET(E{row},F{row})", value
+        # an empty row stays empty even where PERF_TARGET cannot run (LibreOffice recalculates a cell whose cached
+        # text is empty): the IF is native
+        return f'IF(AND(E{row}="",F{row}=""),"",PERF_TARGET(E{row},F{row}))', value
 
     def mirror(self, sheet, coord):
         """扣分说明's 得分: the 评分表 score cell as it is."""
