@@ -45,7 +45,7 @@ def test_carry_forward_keeps_other_conf_keys_and_rewrites_ours(tmp_path):
     wb["xlwings.conf"]["B2"] = "true"
     wb.save(tmp_path / "old2.xlsm")
     out = tmp_path / "new.xlsm"
-    carried = carry_forward(tmp_path / "old2.xlsm", 2021, out, system_path=_system_2021(tmp_path))
+    carried, _ = carry_forward(tmp_path / "old2.xlsm", 2021, out, system_path=_system_2021(tmp_path))
     assert "xlwings.conf 中的 INTERPRETER_WIN" in carried and "xlwings.conf 中的 SHOW CONSOLE" in carried
     rows = read_conf_sheet(out)
     assert rows == [("UDF MODULES", "perfscore.udfs"), ("ADD_WORKBOOK_TO_PYTHONPATH", "FALSE"),
@@ -351,7 +351,7 @@ def test_doctor_cli_exit_codes(tmp_path):
     assert subprocess.run([sys.executable, "-m", "perfscore", "doctor", str(bad)], capture_output=True, env=env).returncode == 0
     missing = subprocess.run([sys.executable, "-m", "perfscore", "doctor", str(tmp_path / "无.xlsm")],
                              capture_output=True, text=True, env=env)
-    assert missing.returncode == 2 and "无法读取文件" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.returncode == 2 and "文件不存在" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_report_shows_every_fix_and_says_not_all_passed(real_probe_output):

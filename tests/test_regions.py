@@ -150,3 +150,33 @@ def test_formula_engine_reproduces_another_regions_workbook(tp_workbook):
             assert cached in (None, ""), (sheet, coord)
         elif v is not None:
             assert cached == v, (sheet, coord)
+
+
+def test_carry_forward_follows_declared_mappings(two_regions, tp_workbook, tmp_path, capsys):
+    """2021 of the test region: 上年政府采购计划数 takes last year's 政府采购计划数 (carry_from), 核定编制数 stays."""
+    text = (SYSTEMS / "testprovince" / "2020.toml").read_text("utf-8").replace("year = 2020", "year = 2021")
+    text = text.replace('[inputs.procurement_plan]', '[inputs.prior_plan]\nname = "上年政府采购计划数"\nkind = "amount"\n'
+                        'unit = "万元"\ncarry_from = "procurement_plan"\n\n[inputs.procurement_plan]')
+    text = text.replace('inputs = ["procured", "procurement_plan"]', 'inputs = ["procured", "procurement_plan"]')
+    new = tmp_path / "testprovince" / "2021.toml"
+    new.parent.mkdir()
+    new.write_text(text, "utf-8")
+    # prior_plan is declared but used by no rule: allowed for inputs (kept for 核对), like 预算总指标
+    out = tmp_path / "2021.xlsm"
+    assert main(["carry-forward", str(tp_workbook), "--year", "2021", "--system", str(new), "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "上年政府采购计划数（取上年“政府采购计划数”）" in said and "核定编制数" in said
+    from perfscore.reader import read_filled
+    filled = read_filled(out)
+    assert filled.inputs["上年政府采购计划数"] == 1 and filled.inputs["核定编制数"] == 10
+    assert filled.inputs["政府采购计划数"] is None and filled.region == "testprovince"
+
+
+def test_check_with_an_outside_system_file(tmp_path):
+    """A region's table kept outside PERFSCORE_SYSTEMS: check and report take --system for the old workbook."""
+    case = tmp_path / "tp.toml"
+    case.write_text(TP_CASE, "utf-8")
+    path = tmp_path / "测试局2018.xlsm"
+    assert main(["template", "--system", str(TP2018), "--case", str(case), "-o", str(path)]) == 0
+    assert main(["check", str(path), "--system", str(TP2018)]) == 0
+    assert main(["check", str(path), "--system", str(SYSTEMS / "testprovince" / "2020.toml")]) == 2

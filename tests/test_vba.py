@@ -69,8 +69,15 @@ def _hex(s: str) -> bytes:
 
 
 def _roundtrip(data: bytes) -> bytes:
+    """Compress, decompress with oletools (the oracle), compare. A short final chunk stored raw is padded with
+    0x00 to 4096 bytes (MS-OVBA 2.4.1.3.10), which the decoder returns after the data."""
     packed = ovba.compress(data)
-    assert decompress_stream(packed) == data
+    out = decompress_stream(packed)
+    tail = len(data) % 4096
+    if tail and not _chunk_headers(packed)[-1][1]:
+        assert out == data + b"\x00" * (4096 - tail)
+    else:
+        assert out == data
     return packed
 
 
@@ -84,6 +91,15 @@ def _chunk_headers(packed: bytes) -> list[tuple[int, bool]]:
         out.append((size, bool(header & 0x8000)))
         pos += size
     return out
+
+
+def test_short_final_raw_chunk_is_padded_as_the_spec_says():
+    """MS-OVBA 2.4.1.3.10: a raw chunk always carries 4096 bytes; a short final one is padded with 0x00."""
+    data = b"Attribute VB_Name = \"x\"\r\n" * 160 + b"\r\n" * 8 + random.Random(3).randbytes(3900)
+    packed = ovba.compress(data)
+    headers = _chunk_headers(packed)
+    assert headers[-1] == (4098, False) and len(packed) == 1 + sum(size for size, _ in headers)
+    assert decompress_stream(packed) == data + b"\x00" * (4096 - len(data) % 4096)
 
 
 def test_compress_empty():
@@ -554,3 +570,16 @@ def test_dir_stream_records(built):
     kind_id = {"standard": 0x0021, "class": 0x0022, "document": 0x0022}
     assert module_types == [kind_id[m.kind] for m in built["modules"]]
     assert ids.count(0x002B) == len(built["modules"])  # one Terminator per module
+
+
+def test_office_reference_is_version_2_0_as_excel_writes_it(built):
+    """Office 2016+ alone knows type library 2.8; Excel-saved files reference 2.0, which every Office resolves."""
+    ole = olefile.OleFileIO(io.BytesIO(built["vba_bin"]))
+    try:
+        data = decompress_stream(ole.openstream("VBA/dir").read())
+    finally:
+        ole.close()
+    libids = re.findall(rb"\*\\G\{[0-9A-F-]+\}#[0-9.]+#", data)
+    assert b"*\\G{2DF8D04C-5BFA-101B-BDE5-00AA0044DE52}#2.0#" in libids
+    assert b"*\\G{00020430-0000-0000-C000-000000000046}#2.0#" in libids
+    assert not any(b"#2.8#" in x for x in libids)

@@ -3,7 +3,6 @@ fields (name, contacts, 编制数 …) into the new year's workbook with the yea
 from __future__ import annotations
 
 import difflib
-import tomllib
 from pathlib import Path
 
 from .system import DEFAULT_REGION, _year_files, load_system_file, require_exact_year
@@ -72,7 +71,9 @@ def diff_systems(a: str, b: str) -> list[str]:
     """Readable list of what changed from system ``a`` to ``b`` (years or .toml paths). Both are validated first."""
     pa, pb = _system_path(a), _system_path(b)
     sa, sb = load_system_file(pa), load_system_file(pb)  # strict validation of both
-    da, db = (tomllib.loads(p.read_text("utf-8")) for p in (pa, pb))
+    from .errors import SystemFileError
+    from .tomlfile import read_toml
+    da, db = (read_toml(p, SystemFileError) for p in (pa, pb))
     out = []
     ia, ib = {i.id: i for i in sa.indicators}, {i.id: i for i in sb.indicators}
     for iid in ia.keys() - ib.keys():
@@ -86,30 +87,40 @@ def diff_systems(a: str, b: str) -> list[str]:
     return out + details
 
 
-def carry_forward(last, year: int, output, *, system_path=None, force: bool = False):
-    """New year's workbook with the department's standing fields copied from last year's; figures blank."""
+def carry_forward(last, year: int, output, *, system_path=None, old_system_path=None, force: bool = False):
+    """New year's workbook with the department's standing fields copied from last year's; figures blank.
+
+    An input of the new year takes last year's value of the input its ``carry_from`` names (三公经费预算 →
+    上年三公经费预算), or of itself when it is ``standing`` (核定编制数). -> (carried, not carried) as names."""
     from .case import Case, CaseInput
     from .errors import PerfscoreError
-    from .reader import raw_inputs, read_filled
+    from .reader import raw_inputs, read_filled, rules_system
     from .workbook import build_workbook, write_workbook
     filled = read_filled(last)
-    old = require_exact_year(filled.year)
-    new = load_system_file(system_path) if system_path else require_exact_year(year)
+    old = rules_system(filled, old_system_path)
+    new = load_system_file(system_path) if system_path else require_exact_year(year, region=filled.region)
     if new.year <= old.year and not system_path:
         raise PerfscoreError(f"上一年度工作簿按 {old.year} 年规则填写，新年度 {year} 应晚于它")
     h = filled.header
     case = Case(str(last), "自评工作簿", str(h.get("部门名称") or ""), year, str(h.get("填报人") or ""),
                 "" if h.get("联系电话") is None else str(h.get("联系电话")).removesuffix(".0"))
-    carried = []
-    for iid, v in raw_inputs(filled, old).items():
-        spec = new.inputs.get(iid)
-        if spec is not None and spec.standing and v is not None:
-            case.inputs[iid] = CaseInput(v)
-            carried.append(spec.name)
+    carried, missing = [], []
+    last_values = raw_inputs(filled, old)
+    for spec in new.inputs.values():
+        source = spec.carry_from or (spec.id if spec.standing else None)
+        if source is None:
+            continue
+        v = last_values.get(source)
+        if v is None or (isinstance(v, str) and not v.strip()):
+            missing.append(spec.name)
+            continue
+        case.inputs[spec.id] = CaseInput(v)
+        was = old.inputs[source].name
+        carried.append(spec.name if was == spec.name else f"{spec.name}（取上年“{was}”）")
     built = build_workbook(new, case)
     kept = _carry_conf(last, built)
     write_workbook(built, output, force=force)
-    return carried + kept
+    return carried + kept, missing
 
 
 def _carry_conf(last, built) -> list[str]:

@@ -1,7 +1,6 @@
 """Case files: one department-year's inputs (with their sources), the figures its report states, its 自评表."""
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,16 +110,18 @@ class Case:
                                         f"一级/二级指标 {r.level1}/{r.level2} 不在自评表结构中")
 
 
+def _input_value(node, key, v):
+    """An input's value: a number, text (是/否, 95.15%…) or a TOML boolean (true/false, for 是/否 inputs)."""
+    if isinstance(v, (str, int, float, bool)):
+        return v
+    what = {list: "列表", dict: "表"}.get(type(v), "日期或时间")
+    node.fail(key, f"应为数值、文字（加引号）或 true/false，实际为{what}")
+
+
 def load_case(path) -> Case:
+    from .tomlfile import read_toml
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise CaseFileError(path, None, f"无法读取文件（{exc.strerror or exc}）：请检查路径") from None
-    except UnicodeDecodeError:
-        raise CaseFileError(path, None, "文件不是 UTF-8 编码：请用 UTF-8 保存") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CaseFileError(path, None, f"TOML 语法错误：{exc}") from None
+    data = read_toml(path, CaseFileError)
     f = str(path)
     root = Node(data, f, "", CaseFileError)
     if root.take("schema", int) != 1:
@@ -132,14 +133,17 @@ def load_case(path) -> Case:
     c.done()
     inputs = root.child("inputs")
     for k in list(inputs.data):
-        v = inputs.take(k, (str, int, float, bool, dict))
+        v = inputs.take(k, object)
         if isinstance(v, dict):
             n = Node(v, f, f"inputs.{k}", CaseFileError)
-            ci = CaseInput(n.take("value", (str, int, float, bool)), n.take("source", str, default=""),
+            if "value" not in v:
+                n.fail("value", f"缺少 value：应写成 {k} = {{ value = 数值, source = \"出处\" }}，或直接写 {k} = 数值")
+            ci = CaseInput(_input_value(n, "value", v["value"]), n.take("source", str, default=""),
                            n.take("assumed", str, default=""))
+            n.take("value", object)
             n.done()
         else:
-            ci = CaseInput(v)
+            ci = CaseInput(_input_value(inputs, k, v))
         case.inputs[k] = ci
     inputs.done()
     for s in root.children("stated", default=[], name_key="ref"):

@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 
 from . import __version__
@@ -341,25 +342,31 @@ command("bundle", "在任何一台能上网的电脑上生成给 Windows 内网�
 
 def cmd_check(args, out):
     from .check import check_workbook, report_text
-    rep = check_workbook(args.workbook)
+    rep = check_workbook(args.workbook, args.system)
     out.write(report_text(rep) + "\n")
     return EXIT_OK if rep.passed else EXIT_UNSCORABLE
 
 
-cmd_check.configure = lambda p: p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（.xlsm）")
-command("check", "检查一份填好的工作簿：按其规则年度重新计分，与文件中保存的分数比对，并做数据合理性检查（退出码 0 通过，1 未通过，2 无法读取）",
+cmd_check.configure = lambda p: (
+    p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（Python 版 .xlsm 或 Excel 公式版 .xlsx）"),
+    p.add_argument("--system", metavar="路径", help="工作簿所用的指标体系文件（本地区自行维护、未放入 PERFSCORE_SYSTEMS 时）"))
+command("check", "检查一份填好的工作簿：说明是哪一种工作簿，按其规则年度重新计分，与文件中保存的分数和规则生成的公式比对，并检查输入表是否被改动（隐藏行列、重复项、公式）和数据是否合理（退出码 0 通过，1 未通过，2 无法读取）",
         "perfscore check 某单位2020.xlsm")(cmd_check)
 
 
 def cmd_freeze(args, out):
     from .check import freeze
-    for p in freeze(args.workbook, args.output, force=args.force, pdf=args.pdf):
+    notes = []
+    written = freeze(args.workbook, args.output, force=args.force, pdf=args.pdf, notes=notes)
+    for n in notes:
+        out.write(f"{n}\n")
+    for p in written:
         out.write(f"已写入 {p}\n")
     return EXIT_OK
 
 
 cmd_freeze.configure = lambda p: (
-    p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（.xlsm）"),
+    p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（Python 版 .xlsm 或 Excel 公式版 .xlsx）"),
     p.add_argument("-o", "--output", metavar="路径", required=True, help="提交版（.xlsx，只有数值，不含宏）"),
     p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF"),
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
@@ -415,16 +422,20 @@ command("rules", "查看指标体系：list 列出现有年度；diff 列出两�
 
 def cmd_carry_forward(args, out):
     from .annual import carry_forward
-    carried = carry_forward(args.last, args.year, args.output, system_path=args.system, force=args.force)
+    carried, missing = carry_forward(args.last, args.year, args.output, system_path=args.system,
+                                     old_system_path=args.old_system, force=args.force)
     out.write(f"已生成 {args.output}：带入部门名称、填报人、联系电话"
               f"{'及 ' + '、'.join(carried) if carried else ''}；本年度数据留空待填。\n")
+    if missing:
+        out.write("未能带入（上年工作簿中为空或没有对应项，请在新工作簿中填写）：" + "、".join(missing) + "\n")
     return EXIT_OK
 
 
 cmd_carry_forward.configure = lambda p: (
     p.add_argument("last", metavar="上年工作簿", help="上一年度填好的工作簿（.xlsm）"),
     p.add_argument("--year", type=int, required=True, metavar="年度", help="新年度（须有该年度的指标体系）"),
-    p.add_argument("--system", metavar="路径", help="使用包外的指标体系文件"),
+    p.add_argument("--system", metavar="路径", help="新年度使用包外的指标体系文件"),
+    p.add_argument("--old-system", metavar="路径", help="上年工作簿所用的指标体系文件（未放入 PERFSCORE_SYSTEMS 时）"),
     p.add_argument("-o", "--output", required=True, metavar="路径", help="新年度工作簿（.xlsm）"),
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
 command("carry-forward", "生成新年度工作簿，并从上年工作簿带入部门名称、联系人、编制数等固定信息，本年数据留空",
@@ -457,9 +468,33 @@ command("report", "起草部门整体支出绩效自评报告（Word，党政机
 
 
 # ------------------------------------------------------------------------------------------ entry point
+# control characters (except tab and newline) and bidirectional overrides from inputs would reorder or hide
+# what a terminal shows (U+202E makes “1.95” read “59.1”); they are printed as visible \uXXXX escapes
+# (also valid inside JSON strings)
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]")
+
+
+def safe_text(text: str) -> str:
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+class SafeStream:
+    """A text stream that writes ``safe_text`` of everything."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        return self._stream.write(safe_text(text))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv=None, out=None) -> int:
     from .errors import PerfscoreError
-    out = out or sys.stdout
+    from .files import os_error_text
+    out = SafeStream(out or sys.stdout)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -468,18 +503,24 @@ def main(argv=None, out=None) -> int:
     try:
         return args.func(args, out)
     except PerfscoreError as exc:
-        sys.stderr.write(f"perfscore：{exc}\n")
+        sys.stderr.write(safe_text(f"perfscore：{exc}\n"))
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("perfscore：已中断\n")
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a file the user named cannot be read or written: their situation, not a defect
+        sys.stderr.write(safe_text(f"perfscore：{os_error_text(exc)}\n"))
+        return EXIT_USAGE
+    except RecursionError:
+        sys.stderr.write("perfscore：输入文件的结构嵌套过深，无法处理：请检查文件内容\n")
+        return EXIT_USAGE
     except Exception as exc:  # a bug: say so plainly, without a traceback unless asked for
         if os.environ.get("PERFSCORE_DEBUG"):
             raise
-        sys.stderr.write(f"perfscore：内部错误（{type(exc).__name__}: {exc}）。这是程序缺陷，请将命令和输入文件发给开发人员；"
-                         f"设置环境变量 PERFSCORE_DEBUG=1 可查看详细信息。\n")
+        sys.stderr.write(safe_text(f"perfscore：内部错误（{type(exc).__name__}: {exc}）。这是程序缺陷，请将命令和输入文件发给开发人员；"
+                         f"设置环境变量 PERFSCORE_DEBUG=1 可查看详细信息。\n"))
         return EXIT_INTERNAL
 
 

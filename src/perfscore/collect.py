@@ -347,12 +347,11 @@ def failed_row(category: str, reason: str) -> dict:
 
 
 _CALAMINE = re.compile(r"无法读取工作簿内容（([A-Za-z_]\w*)[:：][^）]*）")
-_TOO_BIG = re.compile(r"工作表过大（(\S+) 解压后 (\d+) MB）(：未读取)?")
 
 
 def explain(reason: str) -> str:
     """Reasons from the reader, said for a reviewer: the parser's own (English) error text replaced by what it
-    means; an oversized part named for what it is (only worksheets are "工作表")."""
+    means (the reader names oversized parts for what they are)."""
     def parser_error(m):
         kind = m.group(1)
         if "xml" in kind.lower():
@@ -362,28 +361,25 @@ def explain(reason: str) -> str:
             return "工作簿的压缩结构已损坏，无法解析：请对方重新保存后再提交"
         return "工作簿内容无法解析（格式错误）：文件可能已损坏，请对方重新保存后再提交"
 
-    def too_big(m):
-        part, mb = m.group(1), m.group(2)
-        if part.endswith("sharedStrings.xml"):
-            what = f"共享字符串表（{part}，工作簿中全部文字所在的部件）"
-        elif "/worksheets/" in part:
-            return m.group(0)
-        else:
-            what = f"工作簿中的部件 {part}"
-        return f"{what}解压后 {mb} MB，超过单个部件的上限：正常的评分工作簿不到 1 MB，未读取"
-    return _TOO_BIG.sub(too_big, _CALAMINE.sub(parser_error, reason))
+    return _CALAMINE.sub(parser_error, reason)
 
 
-def _exact_system(year: int):
-    """The rules year must have its own file: load_system would fall back to an older year."""
+def _exact_system(year: int, region: str = "shenzhen"):
+    """The rules year must have its own file in the workbook's region: load_system would fall back to an older year."""
     from .system import available_years, load_system
-    if year not in _YEARS:  # the system itself, or None (a file-system scan per file would cost ~0.1 ms)
-        _YEARS[year] = load_system(year) if year in available_years() else None
-    if _YEARS[year] is None:
-        years = "、".join(map(str, available_years()))
-        raise UnknownYear(f"规则年度 {year} 没有对应的指标体系（现有年度：{years}）：文件可能被改动过，"
-                          f"或由更新的 perfscore 生成；请核实后安装该年度的指标体系再汇总")
-    return _YEARS[year]
+    key = (region, year)
+    if key not in _YEARS:  # the system itself, or None (a file-system scan per file would cost ~0.1 ms)
+        _YEARS[key] = load_system(year, region=region) if year in available_years(region) else None
+    if _YEARS[key] is None:
+        years = "、".join(map(str, available_years(region))) or "无"
+        raise UnknownYear(f"规则年度 {year} 没有对应的指标体系（地区 {region} 现有年度：{years}）：文件可能被改动过，"
+                          f"或由更新的 perfscore 生成；请核实后安装该地区、该年度的指标体系再汇总")
+    return _YEARS[key]
+
+
+def system_key(r) -> tuple:
+    """Which indicator system a row was scored by: (region, rules year)."""
+    return (r.get("region") or "shenzhen", r.get("year"))
 
 
 def _score_file(path: str) -> dict:
@@ -398,7 +394,7 @@ def _score_file(path: str) -> dict:
     filled = read_filled(path)
     h = filled.header
     try:
-        _exact_system(filled.year)
+        _exact_system(filled.year, filled.region)
         rep = check_filled(filled)
     except PerfscoreError as exc:  # read, but not scorable (unknown rules year, inputs of another layout)
         row = failed_row(UNREADABLE, str(exc))
@@ -408,7 +404,7 @@ def _score_file(path: str) -> dict:
     errors = [i for i in rep.items if i.level == ERROR]
     return {
         "department": _clean(h.get("部门名称")), "budget_year": _clean(h.get("预算年度")), "year": filled.year,
-        "scores": tuple(r.score if r.error is None else None for r in res.indicators),
+        "region": filled.region, "kind": filled.kind_text, "scores": tuple(r.score if r.error is None else None for r in res.indicators),
         "total": res.total, "grade": res.grade, "status": rep.status,
         "category": None if rep.passed else FAILED,
         "problems": _clean("；".join(f"[{i.level}] {i.where}：{i.message}" for i in rep.items), MAX_PROBLEMS) or None,
@@ -514,10 +510,10 @@ def collect_rows(paths, jobs: int | None = None, *, file_timeout: float | None =
     suspects: list[int] = []
     import python_calamine  # noqa: F401  (imported before the fork: warm workers)
 
-    from .check import check_filled  # noqa: F401
+    from .check import check_filled, expected_formulas  # noqa: F401
     from .system import available_years, load_system
     for y in available_years():
-        load_system(y)
+        expected_formulas(load_system(y), "python")  # the rules year's score formulas, built once before the fork
 
     def note(idx, result):
         for i, r in zip(idx, result):
@@ -605,7 +601,8 @@ COMPARE = "与上次对比"
 
 def _systems(rows):
     from .system import load_system
-    return {y: load_system(y) for y in sorted({r["year"] for r in rows if r.get("scores") is not None})}
+    return {k: load_system(k[1], region=k[0])
+            for k in sorted({system_key(r) for r in rows if r.get("scores") is not None})}
 
 
 def _score_columns(systems) -> list[str]:
@@ -668,20 +665,33 @@ def summary_tables(files, rows, *, names=None, links=None, previous=None) -> tup
     mark_duplicates(names, rows)
     counted = [r for r in rows if r.get("scores") is not None and not r.get("copy")]
 
-    # ranks: equal totals (to 2 decimals) share a rank
+    # ranks within each indicator system (scores under different systems are not comparable): equal totals
+    # (to 2 decimals) share a rank
+    several = len(systems) > 1
     ranked = sorted((k for k, r in enumerate(rows) if r["rank_ok"]),
-                    key=lambda k: (-round(rows[k]["total"], 2), dept_key(rows[k]["department"]) or "", names[k]))
+                    key=lambda k: (system_key(rows[k]), -round(rows[k]["total"], 2),
+                                   dept_key(rows[k]["department"]) or "", names[k]))
     rank: dict[int, int] = {}
-    for pos, k in enumerate(ranked):
-        prev = ranked[pos - 1] if pos else None
-        same = prev is not None and round(rows[prev]["total"], 2) == round(rows[k]["total"], 2)
-        rank[k] = rank[prev] if same else pos + 1
+    pos = 0
+    for i, k in enumerate(ranked):
+        prev = ranked[i - 1] if i else None
+        if prev is None or system_key(rows[prev]) != system_key(rows[k]):
+            pos = 0
+        pos += 1
+        same = (prev is not None and system_key(rows[prev]) == system_key(rows[k])
+                and round(rows[prev]["total"], 2) == round(rows[k]["total"], 2))
+        rank[k] = rank[prev] if same else pos
+
+    def system_label(r):
+        s = systems.get(system_key(r))
+        return f"{s.region} {s.year} 年版" if s else None
     unranked = sorted((k for k, r in enumerate(rows) if r.get("total") is not None and not r["rank_ok"]),
                       key=lambda k: (-rows[k]["total"], names[k]))
     rest = [k for k, r in enumerate(rows) if r.get("total") is None]
     order = ranked + unranked + rest
 
-    cols = ([Column("排名", INT), Column("部门名称", TEXT, 30), Column("综合评分", SCORE), Column("评分等级", TEXT)]
+    # several systems: one block per system (ranks restart), named in the first column
+    cols = (([Column("指标体系", TEXT, 20)] if several else []) + [Column("排名", INT), Column("部门名称", TEXT, 30), Column("综合评分", SCORE), Column("评分等级", TEXT)]
             + [Column(c, SCORE) for c in score_cols]
             + [Column("检查结果", TEXT, 16), Column("预算年度", INT), Column("规则年度", INT), Column("文件", LINK),
                Column("问题", WRAP, 36)])
@@ -690,29 +700,32 @@ def summary_tables(files, rows, *, names=None, links=None, previous=None) -> tup
         r = rows[k]
         scores = dict.fromkeys(score_cols)
         if r.get("scores") is not None:
-            for ind, v in zip(systems[r["year"]].indicators, r["scores"]):
+            for ind, v in zip(systems[system_key(r)].indicators, r["scores"]):
                 scores[ind.name] = v
         problems = "；".join(x for x in (r.get("dup"), r.get("problems")) if x) or None
-        srows.append([rank.get(k, UNRANKED if r.get("total") is not None else None), r.get("department"),
+        srows.append(([system_label(r)] if several else []) + [
+                      rank.get(k, UNRANKED if r.get("total") is not None else None), r.get("department"),
                       r.get("total"), r.get("grade"), *scores.values(), r["status"], r.get("budget_year"),
                       r.get("year"), names[k], problems])
         slinks.append(links[k])
 
-    rcols = [Column("排名", INT), Column("部门名称", TEXT, 30), Column("综合评分", SCORE), Column("评分等级", TEXT),
-             Column("检查结果", TEXT, 16), Column("文件", LINK)]
-    rrows = [[rank[k], rows[k]["department"], rows[k]["total"], rows[k]["grade"], rows[k]["status"], names[k]]
+    rcols = ([Column("指标体系", TEXT, 20)] if several else []) + [
+        Column("排名", INT), Column("部门名称", TEXT, 30), Column("综合评分", SCORE), Column("评分等级", TEXT),
+        Column("检查结果", TEXT, 16), Column("文件", LINK)]
+    rrows = [([system_label(rows[k])] if several else [])
+             + [rank[k], rows[k]["department"], rows[k]["total"], rows[k]["grade"], rows[k]["status"], names[k]]
              for k in ranked]
 
     rate_rows = []
-    for year, s in systems.items():
-        mine = [r for r in counted if r["year"] == year]
+    for key, s in systems.items():
+        mine = [r for r in counted if system_key(r) == key]
         for j, ind in enumerate(s.indicators):
             vals = [r["scores"][j] for r in mine if r["scores"][j] is not None]
-            rate_rows.append([year, j + 1, ind.level1.name, ind.name, ind.weight,
+            rate_rows.append(([s.region] if several else []) + [s.year, j + 1, ind.level1.name, ind.name, ind.weight,
                               sum(vals) / len(vals) if vals else None,
                               sum(v / ind.weight for v in vals) / len(vals) if vals else None,
                               len(vals), len(mine) - len(vals)])
-    tcols = [Column("规则年度", INT), Column("序号", INT), Column("一级指标", TEXT), Column("指标", TEXT, 36),
+    tcols = ([Column("地区", TEXT)] if several else []) + [Column("规则年度", INT), Column("序号", INT), Column("一级指标", TEXT), Column("指标", TEXT, 36),
              Column("分值", NUMBER), Column("平均得分", SCORE), Column("平均得分率", PCT), Column("计分文件数", INT),
              Column("未能计分文件数", INT)]
 
@@ -735,7 +748,7 @@ def summary_tables(files, rows, *, names=None, links=None, previous=None) -> tup
     pcols = [Column("文件", LINK), Column("部门名称", TEXT, 30), Column("类别", TEXT), Column("原因", WRAP, 80)]
 
     regions = sorted({s.region for s in systems.values()})
-    facts = {"regions": regions, "years": list(systems), "n": len(rows), "ranked": len(ranked),
+    facts = {"regions": regions, "years": sorted({y for _, y in systems}), "n": len(rows), "ranked": len(ranked),
              "duplicates": sum(1 for r in rows if r.get("dup")), "copies": copies, "problems": len(problems)}
     head = ("、".join(regions) if regions else "") + "部门整体支出绩效自评汇总"
     tables = [
@@ -905,7 +918,7 @@ def _same_system(region_a, year_a, region_b, year_b, cache={}) -> bool:
 
 def compare_table(rows, rank, order, systems, prev: Previous):
     from .summary import INT, SCORE, TEXT, WRAP, Column, Table
-    regions = {y: s.region for y, s in systems.items()}
+    regions = {k: s.region for k, s in systems.items()}
     before: dict = {}
     for key, name, total, grade, year, budget in prev.rows:
         before.setdefault(key, []).append((name, total, grade, year, budget))
@@ -930,7 +943,7 @@ def compare_table(rows, rank, order, systems, prev: Previous):
             continue
         name, total, grade, year, budget = last[0]
         note, change = [], None
-        region_now = regions.get(r.get("year"))
+        region_now = regions.get(system_key(r))
         if total is None:
             note.append("上次没有综合评分（当时无法读取或无法计分）")
         elif r.get("total") is None:

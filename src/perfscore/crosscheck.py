@@ -66,51 +66,79 @@ def _computed(result: CaseResult, kind: str, target: str):
     return result.grade, False, ""
 
 
+MAX_OTHERS = 5  # other values of the same figure named in one finding
+
+
+def _why_not(result: CaseResult, kind: str, target: str) -> str:
+    """Why a subtotal, rate, total or grade has no value: the indicators under it that cannot be scored."""
+    inds = result.indicators
+    if kind in ("level1", "level2", "rate"):
+        inds = [r for r in inds if target in (r.indicator.level1.id, r.indicator.level2.id, r.indicator.id)]
+    bad = [r.indicator.name for r in inds if r.error is not None]
+    if bad:
+        return f"{'、'.join(bad[:5])}{'等' if len(bad) > 5 else ''} {len(bad)} 项指标无法计分"
+    return "所需的指标得分不全"
+
+
 def cross_check(case: Case, result: CaseResult) -> list[Finding]:
+    """One finding per statement that disagrees with the rules. Statements repeated word for word (same ref,
+    value and source) are one finding ("共 N 处"); each finding names at most MAX_OTHERS other values the
+    document gives for the same figure, so the work and the output grow linearly with the statements."""
     digits = result.system.rounding_digits
     findings = []
-    by_ref: dict[str, list] = {}
+    groups: dict = {}
     for s in case.stated:
-        by_ref.setdefault(s.ref, []).append(s)
-    for s in case.stated:
+        groups.setdefault((s.ref, str(s.value), s.source, s.note), []).append(s)
+    values_by_ref: dict[str, dict] = {}
+    for (ref, value, source, _), same in groups.items():
+        values_by_ref.setdefault(ref, {}).setdefault(value, []).append((source, len(same)))
+    for (_, _, _, _), same in groups.items():
+        s = same[0]
         kind, target = s.kind, s.target
         label = _label(result, kind, target)
+        source = s.source if len(same) == 1 else f"{s.source}，共 {len(same)} 处"
         value, percent, why = _computed(result, kind, target)
         if value is None:
-            findings.append(Finding(s.ref, label, str(s.value), "无法计算", s.source,
-                                    f"{label}：报告写 {s.value}（{s.source}），但无法按规则计算：{why}"))
+            why = why or _why_not(result, kind, target)
+            findings.append(Finding(s.ref, label, str(s.value), "无法计算", source,
+                                    f"{label}：报告写 {s.value}（{source}），但无法按规则计算：{why}"))
             continue
         if kind == "grade":
             if str(s.value).strip() != value:
-                findings.append(Finding(s.ref, label, str(s.value), value, s.source,
-                                        f"{label}：报告写“{s.value}”（{s.source}），按计算总分 {fmt_num(result.total)} 应为“{value}”"))
+                findings.append(Finding(s.ref, label, str(s.value), value, source,
+                                        f"{label}：报告写“{s.value}”（{source}），按计算总分 {fmt_num(result.total)} 应为“{value}”"))
             continue
         try:
             d, had_pct = to_decimal(s.value)
         except ParseError:
-            findings.append(Finding(s.ref, label, str(s.value), "—", s.source, f"{label}：报告值 {s.value!r} 不是数字"))
+            findings.append(Finding(s.ref, label, str(s.value), "—", source, f"{label}：报告值 {s.value!r} 不是数字"))
             continue
         if percent:
             shown_value = value * 100 if had_pct else value
             places = _precision(d)
             computed_r = round_to(shown_value, places)
-            same = Decimal(repr(computed_r)) == d
+            same_value = Decimal(repr(computed_r)) == d
             computed_s = fmt_pct(value, places) if had_pct else fmt_num(value, places)
             stated_s = str(s.value)
         else:
             computed_r = round_to(value, digits)
-            same = abs(computed_r - float(d)) < 10 ** -(digits + 3)
+            same_value = abs(computed_r - float(d)) < 10 ** -(digits + 3)
             computed_s, stated_s = fmt_num(value, digits), fmt_num(float(d), digits)
-        if same:
+        if same_value:
             continue
         unit = "" if percent else " 分"
-        msg = f"{label}：报告写 {stated_s}{unit}（{s.source}），按规则计算为 {computed_s}{unit}"
+        msg = f"{label}：报告写 {stated_s}{unit}（{source}），按规则计算为 {computed_s}{unit}"
         if why:
             msg += f"（{why}）"
-        others = [o for o in by_ref[s.ref] if o is not s and str(o.value) != str(s.value)]
+        others = [(v, srcs) for v, srcs in values_by_ref[s.ref].items() if v != str(s.value)]
         if others:
-            msg += "；报告另处写作 " + "、".join(f"{o.value}（{o.source}）" for o in others) + "，前后矛盾"
+            shown = []
+            for v, srcs in others[:MAX_OTHERS]:
+                n = sum(c for _, c in srcs)
+                shown.append(f"{v}（{srcs[0][0]}{f' 等 {n} 处' if n > 1 else ''}）")
+            more = f" 等 {len(others)} 种写法" if len(others) > MAX_OTHERS else ""
+            msg += "；报告另处写作 " + "、".join(shown) + more + "，前后矛盾"
         if s.note:
             msg += f"。{s.note}"
-        findings.append(Finding(s.ref, label, stated_s, computed_s, s.source, msg))
+        findings.append(Finding(s.ref, label, stated_s, computed_s, source, msg))
     return findings

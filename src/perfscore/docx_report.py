@@ -71,11 +71,11 @@ def load_source(path, *, year=None, system_path=None) -> Source:
         kind = "case"
     elif suffix in (".xlsm", ".xlsx"):
         from .reader import case_from_filled, read_filled
-        from .system import require_exact_year
+        from .reader import rules_system
         if not p.is_file():
             raise PerfscoreError(f"文件 {p} 不存在：请检查路径")
         filled = read_filled(p)
-        system = load_system(filled.year, path=system_path) if system_path else require_exact_year(filled.year)
+        system = rules_system(filled, system_path)
         case = case_from_filled(filled, system)
         kind = "workbook"
     else:

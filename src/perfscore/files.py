@@ -13,25 +13,60 @@ def check_output(path, suffix: str, force: bool, what: str = "输出文件") -> 
     path = Path(path)
     if path.suffix.lower() != suffix:
         raise PerfscoreError(f"{what} {path} 应以 {suffix} 结尾")
+    if path.is_dir():
+        raise PerfscoreError(f"{path} 是一个文件夹，不能作为{what}：请用 -o 指定文件名，例如 {path / ('输出' + suffix)}")
     if path.exists() and not force:
         raise PerfscoreError(f"文件 {path} 已存在：为免覆盖他人的工作，未写入。确需覆盖请加 --force，或用 -o 指定新文件名")
     if not path.parent.is_dir():
         raise PerfscoreError(f"目录 {path.parent} 不存在：请先创建，或用 -o 指定其他位置")
+    if not os.access(path.parent, os.W_OK):
+        raise PerfscoreError(f"没有写入目录 {path.parent} 的权限：请换一个可写的位置（用 -o 指定）")
     return path
+
+
+def os_error_text(exc: OSError) -> str:
+    """What went wrong with a file, in Chinese, naming the file."""
+    import errno
+    name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+    if isinstance(exc, PermissionError):
+        return f"没有权限读写{name}：请换一个可写的位置，或检查文件权限"
+    if isinstance(exc, IsADirectoryError):
+        return f"{name.strip() or '目标'} 是一个文件夹，不是文件：请指定文件名"
+    if isinstance(exc, NotADirectoryError):
+        return f"路径{name} 中有一段不是文件夹：请检查路径"
+    if isinstance(exc, FileNotFoundError):
+        return f"找不到{name}：请检查路径"
+    if exc.errno == errno.ENOSPC:
+        return f"磁盘空间不足，无法写入{name}"
+    if exc.errno == errno.EROFS:
+        return f"{name.strip() or '目标位置'} 所在的磁盘是只读的：请换一个位置"
+    return f"读写{name} 时出错（{exc.strerror or type(exc).__name__}）"
 
 
 @contextlib.contextmanager
 def atomic_output(path):
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step, else it is removed."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    if path.is_dir():
+        raise PerfscoreError(f"{path} 是一个文件夹，不能写入：请指定文件名")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError) and path.parent.is_dir():  # e.g. /proc: the folder refuses new files
+            raise PerfscoreError(f"无法在 {path.parent} 中创建文件（该位置不允许写入）：请换一个可写的位置") from None
+        exc.filename = str(path.parent)
+        raise PerfscoreError(f"无法在 {path.parent} 中创建文件：{os_error_text(exc)}") from None
     os.close(fd)
     try:
         yield tmp
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; outputs are shared documents
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            exc.filename = str(path)
+            raise PerfscoreError(f"无法写入 {path}：{os_error_text(exc)}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -31,12 +31,12 @@ class Node:
             if typo:  # “threshhold” for “threshold”: say so rather than “missing”
                 self.fail(typo, f"未知的键 {typo!r}：是否应为 {k!r}？")
             if default is ...:
-                self.fail(k, f"缺少必填项（应为{_TYPE_NAMES.get(typ, typ)}）")
+                self.fail(k, f"缺少必填项（应为{_type_name(typ)}）")
             return default
         v = self.data[k]
         v = _coerce(v, typ)
         if v is _BAD:
-            self.fail(k, f"类型应为{_TYPE_NAMES.get(typ, str(typ))}，实际为 {_tname(self.data[k])}（{self.data[k]!r}）")
+            self.fail(k, f"类型应为{_type_name(typ)}，实际为{_tname(self.data[k])}（{_brief(self.data[k])}）")
         if check is not None:
             problem = check(v)
             if problem:
@@ -84,13 +84,32 @@ def _coerce(v, typ):
         return v if isinstance(v, int) and not isinstance(v, bool) else _BAD
     if typ is bool:
         return v if isinstance(v, bool) else _BAD
-    if isinstance(typ, tuple):
-        return v if isinstance(v, typ) and not isinstance(v, bool) else _BAD
+    if isinstance(typ, tuple):  # bool is an int in Python: accepted only where listed
+        return v if isinstance(v, typ) and (bool in typ or not isinstance(v, bool)) else _BAD
     return v if isinstance(v, typ) else _BAD
 
 
+def _type_name(typ) -> str:
+    if isinstance(typ, tuple):
+        return "或".join(dict.fromkeys(_TYPE_NAMES.get(t, "其他") for t in typ))
+    return _TYPE_NAMES.get(typ, "其他")
+
+
 def _tname(v):
-    return _TYPE_NAMES.get(type(v), type(v).__name__)
+    return _TYPE_NAMES.get(type(v), "日期或时间")
+
+
+def _brief(v) -> str:
+    """A TOML value as the user wrote it (roughly), short, without Python spellings."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return f'"{v[:40]}"'
+    if isinstance(v, dict):
+        return "{ " + ", ".join(list(map(str, v))[:5]) + " }"
+    if isinstance(v, list):
+        return f"{len(v)} 项的列表"
+    return str(v)[:40]
 
 
 def positive(v):

@@ -132,18 +132,13 @@ class System:
 
 # ============================================================================================ loading
 def load_system_file(path) -> System:
+    from .tomlfile import read_toml
     path = Path(path)
+    data = read_toml(path, SystemFileError)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SystemFileError(path, None, f"无法读取文件（{exc.strerror or exc}）：请检查路径是否正确") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise SystemFileError(path, None, "文件不是 UTF-8 编码：请用 UTF-8 保存") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SystemFileError(path, None, f"TOML 语法错误：{exc}") from None
-    system = _Builder(data, str(path)).build()
+        system = _Builder(data, str(path)).build()
+    except RecursionError:
+        raise SystemFileError(path, None, "内容嵌套过深：不是正常的指标体系文件") from None
     system.key = path.resolve().parent.name
     return system
 

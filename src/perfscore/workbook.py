@@ -171,6 +171,8 @@ class PythonFormulas:
     def target(self, ws, row, gr):
         """自评表 完成情况: the 人工判断 in H when filled, else the automatic check (empty for an empty row)."""
         value = udfs.target(gr.target, gr.actual) if gr else udfs.target(None, None)
+        # an empty row stays empty even where PERF_TARGET cannot run (LibreOffice recalculates a cell whose cached
+        # text is empty): the IFs are native
         return f'IF(H{row}<>"",H{row},IF(AND(E{row}="",F{row}=""),"",PERF_TARGET(E{row},F{row})))', value
 
     def mirror(self, sheet, coord):

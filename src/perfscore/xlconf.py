@@ -71,11 +71,17 @@ def read_conf_sheet(path) -> list[tuple[str, object]] | None:
     """The ``xlwings.conf`` sheet of a workbook as (key, value) pairs, or None when it has no such sheet."""
     from python_calamine import CalamineWorkbook
 
+    from .errors import PerfscoreError
     from .layout import CONF_SHEET
-    wb = CalamineWorkbook.from_path(str(path))
-    if CONF_SHEET not in wb.sheet_names:
-        return None
-    return sheet_entries(wb.get_sheet_by_name(CONF_SHEET).to_python())
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        if CONF_SHEET not in wb.sheet_names:
+            return None
+        return sheet_entries(wb.get_sheet_by_name(CONF_SHEET).to_python())
+    except BaseException as exc:  # calamine's parse errors (pyo3 panics are BaseException)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError)):
+            raise
+        raise PerfscoreError(f"工作簿中的 {CONF_SHEET} 工作表无法读取（文件已损坏）：请对方用 Excel 重新保存后再用") from None
 
 
 _LINE = re.compile(r'^\s*"([^"]*)"\s*,\s*"([^"]*)"')

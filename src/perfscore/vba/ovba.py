@@ -15,8 +15,9 @@ Layout of one chunk:
 * Compressed: a series of *TokenSequences* (2.4.1.1.7): a ``FlagByte`` whose bit
   ``i`` (LSB first) says whether token ``i`` of the next up-to-8 tokens is a
   literal byte (0) or a 2-byte ``CopyToken`` (1, 2.4.1.1.8).
-* Raw (2.4.1.3.10): the 4096 input bytes verbatim, used when compression would
-  make the chunk larger than 4098 bytes.
+* Raw (2.4.1.3.10): the 4096 input bytes verbatim (a short final chunk padded
+  with 0x00 to 4096), used when compression would make the chunk larger than
+  4098 bytes.
 
 The CopyToken's split between offset bits and length bits is not fixed: it
 depends on how far the current position is from the start of the decompressed
@@ -130,14 +131,13 @@ def _compress_chunk(data: bytes, start: int, end: int) -> bytes:
         header = (len(out) + 2 - 3) | (0b011 << 12) | 0x8000
         return struct.pack("<H", header) + bytes(out)
 
-    # Raw chunk (2.4.1.3.10): header size field 4095 (= 4098 - 3), flag 0.
-    # Deviation, on purpose: the spec pads a short *final* raw chunk with zero
-    # bytes up to 4096, which a decoder then returns as trailing NULs.  We
-    # write the short chunk unpadded instead, so the stream decodes to exactly
-    # the input (readers such as oletools take "up to 4096" bytes).  This only
-    # happens for an incompressible tail of more than ~3600 bytes, which VBA
-    # source text never is; full 4096-byte raw chunks are exactly as specified.
-    return struct.pack("<H", 0x0FFF | (0b011 << 12)) + data[start:end]
+    # Raw chunk (2.4.1.3.10): header size field 4095 (= 4098 - 3), flag 0, and
+    # always 4096 data bytes: a short *final* chunk is padded with 0x00 up to
+    # 4096 as the spec says (a decoder then returns those NULs after the input).
+    # Only an incompressible tail of more than ~3600 bytes takes this path,
+    # which VBA source text never is.
+    raw = data[start:end]
+    return struct.pack("<H", 0x0FFF | (0b011 << 12)) + raw + b"\x00" * (CHUNK_SIZE - len(raw))
 
 
 def compress(data: bytes) -> bytes:

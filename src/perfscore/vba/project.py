@@ -72,6 +72,11 @@ WORKSHEET_BASE = "0{00020820-0000-0000-C000-000000000046}"
 # Libids of the two references Excel puts in every new project ([MS-OVBA]
 # 2.1.1.8 LibidReference: *\G{guid}#major.minor#lcid#path#description).  VBA
 # resolves a registered reference by GUID and version; the path is a hint.
+# The Office library is referenced as version 2.0, as Excel-saved files (and
+# the xlwings add-in) write it: Office of any version resolves 2.0 to its own
+# library, whereas 2.8 exists only from Office 2016 on and shows as MISSING on
+# older Office, which stops the project compiling.  No module uses either
+# library.
 _REFERENCES = (
     (
         "stdole",
@@ -80,7 +85,7 @@ _REFERENCES = (
     ),
     (
         "Office",
-        "*\\G{2DF8D04C-5BFA-101B-BDE5-00AA0044DE52}#2.8#0#"
+        "*\\G{2DF8D04C-5BFA-101B-BDE5-00AA0044DE52}#2.0#0#"
         "C:\\Program Files\\Common Files\\Microsoft Shared\\OFFICE16\\MSO.DLL#"
         "Microsoft Office 16.0 Object Library",
     ),
