@@ -94,9 +94,12 @@ def test_judgement_help_says_when_full_partial_and_zero_points_apply():
 
 # ------------------------------------------------------------------------------- 3. polarity
 def test_reversed_polarity_is_labelled_beside_the_name():
-    ws = _built("python").wb["基础数据"]
-    labels = {ws.cell(r, 2).value for r in range(1, ws.max_row + 1)}
-    assert "存在违规支出（是＝本项 0 分）" in labels and "涉密部门（是＝直接得分）" in labels
+    built = _built("python")
+    ws = built.wb["基础数据"]
+    for name, note in (("存在违规支出", "是＝本项 0 分"), ("涉密部门", "是＝直接得分")):
+        row = ws[built.names[name][1]].row
+        assert ws.cell(row, 2).value == name and ws.cell(row, 3).value == note  # beside the name, bold
+        assert ws.cell(row, 3).font.b
     noted = [s for s in SYSTEM.inputs.values() if s.note]
     assert {s.id for s in noted} == {"fin_violation", "classified"}
     assert all(re.fullmatch(r"[^（）()]+", s.name) for s in noted)  # the defined name itself stays bare

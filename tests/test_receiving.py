@@ -71,7 +71,9 @@ def test_freeze_values_only_no_macros(tmp_path):
     ws = wb["评分表"]
     assert ws["G8"].value == 1.95 and ws["G25"].value == 97.93 and ws["G26"].value == "优"
     assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$2:$3"
-    assert wb["自评表"]["E9"].value is not None
+    goal = wb["自评表"]
+    head = next(r for r in range(1, 20) if goal.cell(r, 2).value == "任务名称")
+    assert goal.cell(head + 2, 4).value is not None  # the first task's 预算数, a value after freezing
     with pytest.raises(Exception, match="已存在"):
         freeze(REF, out)
 
@@ -195,7 +197,7 @@ def test_visible_input_is_used_and_hidden_duplicate_reported(tmp_path, capsys):
     further down repeats the label with 12560, the cached scores left as they were."""
     trap = tmp_path / "陷阱.xlsm"
     _sheet_edit(REF, trap, "基础数据", (r'(<c r="D23"[^>]*><v>)12560(</v>)', r"\g<1>14000\2"), _HIDDEN_DUPLICATE,
-                (r'<dimension ref="A1:F66"', '<dimension ref="A1:F70"'))
+                (r'<dimension ref="A1:([A-Z]+)66"', r'<dimension ref="A1:\g<1>70"'))
     rep = check_workbook(trap)
     assert not rep.passed
     assert rep.result.by_id("procurement").score == 1 and rep.result.total == pytest.approx(96.98)
@@ -221,15 +223,15 @@ def test_name_pointing_away_and_formula_in_input_reported(tmp_path):
         for info in z.infolist():
             data = z.read(info.filename)
             if info.filename == "xl/workbook.xml":
-                data = data.replace("'基础数据'!$D$23".encode(), "'基础数据'!$H$23".encode())
+                data = data.replace("'基础数据'!$D$23".encode(), "'基础数据'!$M$23".encode())
             out.writestr(info, data)
     tmp = tmp_path / "t.xlsm"
     shutil.copy(moved, tmp)
     _sheet_edit(tmp, moved, "基础数据", _HIDDEN_DUPLICATE, (r'(<c r="D22"[^>]*?)( t="n")?>(<v>[^<]*</v>)', r"\1><f>12000+1</f>\3"),
-                (r'(<c r="F23"[^>]*>.*?</c>)', r'\1<c r="H23"><v>13000</v></c>'))
+                (r'(<c r="H23"[^>]*>.*?</c>)', r'\1<c r="M23"><v>13000</v></c>'))  # past the last column
     rep = check_workbook(moved)
     assert rep.filled.inputs["政府采购实际数"] == 13000  # what the formulas use
-    assert any(i.where == "政府采购实际数" and "指向 H23" in i.message and i.level == "错误" for i in rep.items)
+    assert any(i.where == "政府采购实际数" and "指向 M23" in i.message and i.level == "错误" for i in rep.items)
     assert any(i.where == "政府采购预算数" and "是公式" in i.message for i in rep.items)
     assert not rep.passed
     assert re.search("被隐藏", " ".join(i.message for i in rep.items))
@@ -431,8 +433,9 @@ def test_unscorable_statement_says_why(tmp_path, capsys):
 @pytest.mark.skipif(not (shutil.which("soffice") and shutil.which("pdftotext")),
                     reason="needs LibreOffice and poppler: apt-get install libreoffice-calc poppler-utils")
 def test_empty_goal_rows_print_empty_in_libreoffice(tmp_path):
-    """The 自评表 完成情况 of an empty indicator row prints empty (no #VALUE!), in the blank template (9 rows) and
-    in the filled reference (4 rows), where LibreOffice recalculates a formula whose cached text is empty."""
+    """The 自评表 完成情况 of an empty indicator row prints empty (no #VALUE!), in the blank template (3 rows for each
+    of the 9 二级指标) and in the filled reference (the rows it leaves empty), where LibreOffice recalculates a
+    formula whose cached text is empty."""
     import subprocess
 
     from perfscore.case import REFERENCE_CASE, load_case
@@ -445,7 +448,11 @@ def test_empty_goal_rows_print_empty_in_libreoffice(tmp_path):
         built = build_workbook(system, case)
         goal = [v for (sheet, coord), v in built.cached.items() if sheet == "自评表" and coord.startswith("G")
                 and "PERF_TARGET" in built.formulas[(sheet, coord)]]
-        assert goal.count("") == (9 if case is None else 4)
+        from perfscore.workbook import GOAL_ROWS_PER_CATEGORY
+        slots = sum(max(GOAL_ROWS_PER_CATEGORY, len([r for r in (case.goal_rows if case else [])
+                                                      if (r.level1, r.level2) == (l1, l2)]))
+                    for l1, l2s in system.goal_table.categories for l2 in l2s)
+        assert goal.count("") == slots - (len(case.goal_rows) if case else 0)
         write_workbook(built, path)
     for pdf in to_pdf(paths, tmp_path):
         text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, timeout=60).stdout

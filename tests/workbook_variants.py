@@ -25,7 +25,7 @@ from xml.sax.saxutils import escape
 from perfscore import udfs
 from perfscore.cache import sheet_parts
 from perfscore.case import Case, CaseInput
-from perfscore.engine import MISSING, score_case
+from perfscore.engine import score_case
 from perfscore.workbook import HEADER_FIELDS, YEAR_NAME, build_workbook, write_workbook
 
 INPUT_SHEET, SCORE_SHEET = "基础数据", "评分表"
@@ -141,7 +141,7 @@ class VariantFactory:
         if not template.exists():
             write_workbook(built, template)
         self.template_path = template
-        self.formulas, self.base_cached = built.formulas, built.cached
+        self.formulas, self.base_cached, self.exprs = built.formulas, built.cached, built.exprs
         self.constants = {}  # (sheet, coord) -> value of non-formula cells formulas refer to (分值 columns)
         for (sheet, coord), text in self.formulas.items():
             for ref in re.findall(r"(?<![A-Za-z_'!])\$?([A-Z]{1,2})\$?([0-9]+)(?![0-9(])", text):
@@ -169,7 +169,7 @@ class VariantFactory:
     def cached_values(self, raw: dict, header: dict):
         """(sheet, coord) -> what the builder caches for these inputs; and the engine's CaseResult."""
         s = self.system
-        result = score_case(s, {k: raw.get(k, MISSING) for k in s.inputs})
+        result = score_case(s, {k: raw.get(k) for k in s.inputs})  # a blank cell is blank, never its default
         scores = {r.id: (r.score if r.error is None else r.error) for r in result.indicators}
         reasons = {r.id: r.reason for r in result.indicators}
         values: dict = {}
@@ -196,7 +196,17 @@ class VariantFactory:
             sheet, _ = key
             f = self.formulas[key][1:]
             fn = f.split("(", 1)[0]
-            if fn in self.by_function:
+            header_ref = re.fullmatch(r'IF\((\w+)="","",\1\)', f)
+            if key in self.exprs:  # built from a native expression (扣分说明's 得分, 扣分, 得分率, 小计)
+                v = self.exprs[key].ev(lambda k: ref_value(*k))
+            elif header_ref and header_ref.group(1) in ("部门名称", "填报人"):
+                v = header.get(header_ref.group(1)) or ""
+            elif header_ref and header_ref.group(1) == "预算年度":
+                v = header.get("预算年度", self.base_cached[key])
+            elif "填报单位" in f:
+                year = header.get("预算年度", self.base_case.year)
+                v = f"填报单位（盖章）：{header.get('部门名称') or ''}　　　　预算年度：{year or ''}"
+            elif fn in self.by_function:
                 v = scores[self.by_function[fn]]
             elif fn == "PERF_TOTAL":
                 v = udfs.total(refs(sheet, f[len(fn) + 1:-1]))

@@ -354,7 +354,7 @@ class _Writer:
                                      "“评分等级”按下方所列等级区间评定。本版本需要本机装有计分组件（由单位 IT 人员安装）。"))
             paras.append(("出现提示怎么办", "某项“分数”显示文字而不是数字时，文字说明哪一项未填写或填写有误、应怎样填写，按提示改正即可；"
                                          "“综合评分”显示“第 5、12 项未得出分数”时，先处理评分表第 5、12 项（与“扣分说明”的序号相同）。"
-                                         "分数显示 #NAME? 等错误值、或“评分表”底部出现红色提示时，说明本机不能自动计分，"
+                                         "分数显示以“#”开头的错误值、或“评分表”底部出现红色提示时，说明本机不能自动计分，"
                                          "请联系 IT 人员，或改用不需要安装组件的“Excel 公式版”工作簿。"))
         else:
             paras.append(("怎样计分", "“评分表”每项的“分数”由表格自带的公式按评分标准自动计算，填写或修改数值后即时更新，"
@@ -395,8 +395,8 @@ class _Writer:
         _protect(ws, self.password)
 
     # 基础数据 columns: what the officer reads, fills and prints; the native engine's helpers sit hidden to the right
-    INPUT_COLS = (("序号", 5), ("输入项", 24), ("单位", 6), ("数值", 15), ("依据/佐证材料（填报人填写）", 30),
-                  ("数据来源", 24), ("填写说明", 50), ("用于指标", 16))
+    INPUT_COLS = (("序号", 5), ("输入项", 22), ("单位", 9), ("数值", 18), ("依据/佐证材料（填报人填写）", 30),
+                  ("数据来源", 24), ("填写说明", 48), ("用于指标", 16))
     HELPER_COL = 10  # J: 检查, K: 取值 (hidden; the Excel-formula version only)
 
     def inputs(self, ws):
@@ -441,8 +441,11 @@ class _Writer:
             row += 1
             spec = s.inputs[iid]
             _cell(ws, row, 1, n, center=True)
-            _cell(ws, row, 2, spec.label, bold=bool(spec.note))
-            _cell(ws, row, 3, spec.unit if spec.kind not in ("flag", "choice", "text") else "", center=True)
+            _cell(ws, row, 2, spec.name)  # exactly the defined name: the readers check the row by it
+            if spec.note:  # reversed polarity, beside the name where a 是/否 item has no unit: 是＝本项 0 分
+                _cell(ws, row, 3, spec.note, center=True, bold=True, size=9)
+            else:
+                _cell(ws, row, 3, spec.unit if spec.kind not in ("flag", "choice", "text") else "", center=True)
             value = self._input_value(iid)
             c = _cell(ws, row, 4, value, fill=INPUT_FILL, fmt=NUMFMT.get(spec.kind), locked=False, center=True)
             self._validate(ws, spec, c.coordinate)
@@ -454,7 +457,7 @@ class _Writer:
             _cell(ws, row, 7, help_text, name=FANG, size=9)
             users = "、".join(used.get(iid, [])) or "不参与计分，用于核对"
             _cell(ws, row, 8, users, name=FANG, size=9)
-            _fit_row(ws, row, [(spec.label, widths[1]), (evidence, widths[4]), (spec.source, widths[5]),
+            _fit_row(ws, row, [(spec.name, widths[1]), (spec.note or None, widths[2]), (evidence, widths[4]), (spec.source, widths[5]),
                                (help_text, widths[6]), (users, widths[7])], size=9)
             self.define(spec.name, ws, row, 4)
         if self.fx.engine == "excel":  # the check and value helper columns the score formulas read
