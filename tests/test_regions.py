@@ -180,3 +180,23 @@ def test_check_with_an_outside_system_file(tmp_path):
     assert main(["template", "--system", str(TP2018), "--case", str(case), "-o", str(path)]) == 0
     assert main(["check", str(path), "--system", str(TP2018)]) == 0
     assert main(["check", str(path), "--system", str(SYSTEMS / "testprovince" / "2020.toml")]) == 2
+
+
+def test_collect_over_two_regions_never_mixes_systems(two_regions, tp_workbook, tmp_path):
+    import shutil
+
+    import openpyxl
+    d = tmp_path / "收到的"
+    d.mkdir()
+    shutil.copy(tp_workbook, d / "测试局.xlsm")
+    shutil.copy(Path(__file__).parents[1] / "workbook" / "参考案例_深圳市科技开发交流中心_2020.xlsm", d / "深圳.xlsm")
+    out = tmp_path / "汇总.xlsx"
+    assert main(["collect", str(d), "-o", str(out)]) == 0
+    wb = openpyxl.load_workbook(out)
+    rows = [r for r in wb["汇总"].iter_rows(values_only=True) if r and r[0] in ("测试省 2018 年版", "深圳市 2020 年版")]
+    by_system = {r[0]: r for r in rows}
+    assert set(by_system) == {"测试省 2018 年版", "深圳市 2020 年版"}
+    assert by_system["测试省 2018 年版"][1] == 1 and by_system["深圳市 2020 年版"][1] == 1  # a rank in each system
+    assert by_system["测试省 2018 年版"][3] == pytest.approx(83.25) and by_system["深圳市 2020 年版"][3] == pytest.approx(97.93)
+    rates = [r for r in wb["指标得分率"].iter_rows(values_only=True) if r and r[0] in ("测试省", "深圳市")]
+    assert {r[0] for r in rates} == {"测试省", "深圳市"} and len(rates) == 8 + 21
