@@ -21,7 +21,7 @@ from perfscore.native import ALLOWED_FUNCTIONS, check_formula, functions_used, n
 from perfscore.workbook import build_workbook, write_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
-LO_SCRIPT = ROOT / "src" / "perfscore" / "lo_recalc.py"
+LO_SCRIPT = ROOT / "src" / "perfscore" / "uno" / "lo_recalc.py"
 SYSTEM = load_system(2020)
 CASE = load_case(REFERENCE_CASE)
 N_LO_SETS = 320

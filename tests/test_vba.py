@@ -40,7 +40,7 @@ from perfscore.vba.project import (
 XLWINGS_DIR = Path(__import__("xlwings").__file__).parent
 XLWINGS_BAS = XLWINGS_DIR / "xlwings.bas"
 DICTIONARY_CLS = XLWINGS_DIR / "addin" / "Dictionary.cls"
-LO_SCRIPT = Path(project.__file__).with_name("lo_list_modules.py")
+LO_SCRIPT = Path(project.__file__).parents[1] / "uno" / "lo_list_modules.py"
 
 # ---------------------------------------------------------------------------------------------
 # (a) MS-OVBA compression, oracle: oletools.olevba.decompress_stream

@@ -19,7 +19,7 @@ from perfscore.vba import parse_module_file, stored_source, xlwings_modules
 from perfscore.workbook import YEAR_NAME, build_workbook, write_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
-LO_SCRIPT = ROOT / "src" / "perfscore" / "vba" / "lo_list_modules.py"
+LO_SCRIPT = ROOT / "src" / "perfscore" / "uno" / "lo_list_modules.py"
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 See :mod:`perfscore.vba.project` for the public API; :mod:`.ovba` is the
 MS-OVBA compression and :mod:`.cfb` the compound-file writer underneath.
-``lo_list_modules.py`` is a standalone script for the system Python (UNO).
+The LibreOffice check of a built workbook (``perfscore/uno/lo_list_modules.py``) is a standalone script for the system Python (UNO).
 """
 
 from .project import (

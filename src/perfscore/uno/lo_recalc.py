@@ -25,54 +25,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import uuid
 from pathlib import Path
 
-
-def _connect(pipe_name: str, deadline: float):
-    import uno  # noqa: PLC0415
-    from com.sun.star.connection import NoConnectException  # noqa: PLC0415
-
-    local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-    url = f"uno:pipe,name={pipe_name};urp;StarOffice.ComponentContext"
-    while True:
-        try:
-            return resolver.resolve(url)
-        except NoConnectException:
-            if time.monotonic() > deadline:
-                raise TimeoutError("soffice did not accept a UNO connection in time") from None
-            time.sleep(0.2)
-
-
-def _prop(name: str, value):
-    from com.sun.star.beans import PropertyValue  # noqa: PLC0415
-
-    p = PropertyValue()
-    p.Name = name
-    p.Value = value
-    return p
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=5)
-            break
-        except subprocess.TimeoutExpired:
-            continue
+from lo_uno import loaded, prop, script_main
 
 
 def _read(cell) -> dict:
@@ -96,28 +53,8 @@ def _read(cell) -> dict:
 def run(path: Path, jobs: dict, timeout: float, pdf: Path | None) -> dict:
     import uno  # noqa: PLC0415
 
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        raise FileNotFoundError("soffice not found")
-    deadline = time.monotonic() + 60
-    pipe_name = f"perfscore_recalc_{uuid.uuid4().hex}"
-    profile = tempfile.mkdtemp(prefix="perfscore_lo_profile_")
-    proc = subprocess.Popen(
-        [soffice, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--invisible", "--norestore",
-         "--nologo", "--nodefault", "--nolockcheck", f"--accept=pipe,name={pipe_name};urp;"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    watchdog = threading.Timer(timeout, _kill_group, args=(proc,))
-    watchdog.daemon = True
-    watchdog.start()
-    doc = None
-    try:
-        ctx = _connect(pipe_name, deadline)
-        desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-        t0 = time.perf_counter()
-        doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(str(path.resolve())), "_blank", 0,
-                                           (_prop("Hidden", True), _prop("MacroExecutionMode", 0)))
-        if doc is None:
-            raise RuntimeError(f"LibreOffice could not load {path}")
+    t0 = time.perf_counter()
+    with loaded(path, timeout) as doc:
         load_s = time.perf_counter() - t0
         names = doc.NamedRanges
         inputs = {}
@@ -146,17 +83,8 @@ def run(path: Path, jobs: dict, timeout: float, pdf: Path | None) -> dict:
             times.append(time.perf_counter() - t)
             results.append([_read(c) for c in reads])
         if pdf is not None:
-            doc.storeToURL(uno.systemPathToFileUrl(str(pdf.resolve())), (_prop("FilterName", "calc_pdf_Export"),))
+            doc.storeToURL(uno.systemPathToFileUrl(str(pdf.resolve())), (prop("FilterName", "calc_pdf_Export"),))
         return {"results": results, "load_s": load_s, "recalc_s": times}
-    finally:
-        watchdog.cancel()
-        try:
-            if doc is not None:
-                doc.close(True)
-        except Exception:  # noqa: BLE001 - soffice is killed below anyway
-            pass
-        _kill_group(proc)
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,22 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds for the whole run")
     ap.add_argument("--save-pdf", type=Path, help="after the last set, export the workbook to this PDF")
     args = ap.parse_args(argv)
-    try:
-        import uno  # noqa: F401, PLC0415
-    except ImportError:
-        print("python3-uno missing: apt-get install libreoffice-calc python3-uno", file=sys.stderr)
-        return 2
-    if shutil.which("soffice") is None:
-        print("soffice missing: apt-get install libreoffice-calc python3-uno", file=sys.stderr)
-        return 2
-    try:
-        result = run(args.workbook, json.loads(args.jobs.read_text("utf-8")), args.timeout, args.save_pdf)
-    except Exception as exc:  # noqa: BLE001 - report any failure as exit status 1
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    json.dump(result, sys.stdout, ensure_ascii=False)
-    sys.stdout.write("\n")
-    return 0
+    return script_main(lambda: run(args.workbook, json.loads(args.jobs.read_text("utf-8")), args.timeout,
+                                   args.save_pdf))
 
 
 if __name__ == "__main__":
