@@ -228,14 +228,10 @@ class Measure:
     def _checked(self, mv):
         if self.max is not None and cmp_exact(mv, self.max) > 0:
             lim = fmt_pct_short(self.max) if self.percent else fmt_num(self.max)
-            fig = self.figure(self._vals_of(mv), mv.v)
+            fig = self.figure(mv._vals, mv.v)
             raise PerfscoreError(f"数据矛盾：{self.label}按 {fig.formula} 计算为 {fig.display}，超过 {lim}"
                                  f"（{self._names(self.num)}不应大于{self._names(self.den)}）：请核对这几项数据")
         return mv
-
-    @staticmethod
-    def _vals_of(mv):
-        return mv._vals
 
     def figure(self, vals, value, digits=2) -> Figure:
         return Figure(self.id, self.label, value, self.percent,
