@@ -200,3 +200,12 @@ def test_collect_over_two_regions_never_mixes_systems(two_regions, tp_workbook, 
     assert by_system["测试省 2018 年版"][3] == pytest.approx(83.25) and by_system["深圳市 2020 年版"][3] == pytest.approx(97.93)
     rates = [r for r in wb["指标得分率"].iter_rows(values_only=True) if r and r[0] in ("测试省", "深圳市")]
     assert {r[0] for r in rates} == {"测试省", "深圳市"} and len(rates) == 8 + 21
+
+
+def test_a_case_file_names_its_region(two_regions, tmp_path, capsys):
+    case = tmp_path / "tp.toml"
+    case.write_text(TP_CASE.replace("year = 2018\n", 'year = 2018\nregion = "testprovince"\n'), "utf-8")
+    assert main(["score", str(case)]) == 0
+    assert "综合评分：83.25" in capsys.readouterr().out
+    out = tmp_path / "某局.xlsx"
+    assert main(["template", "--year", "2018", "--engine", "excel", "--case", str(case), "-o", str(out)]) == 0

@@ -83,6 +83,7 @@ class Case:
     goals_expected: str = ""
     goals_actual: str = ""
     narrative: dict[str, str] = field(default_factory=dict)
+    region: str | None = None    # the indicator system's region (folder name, e.g. shenzhen); None: the default
 
     def raw_values(self) -> dict:
         return {k: v.value for k, v in self.inputs.items()}
@@ -130,6 +131,7 @@ def load_case(path) -> Case:
     case = Case(f, c.take("title", str), c.take("department", str),
                 c.take("year", int, check=lambda y: None if 1990 <= y <= 2100 else "年度应在 1990–2100 之间"),
                 c.take("preparer", str, default=""), c.take("phone", str, default=""), c.take("source", str, default=""))
+    case.region = c.take("region", str, default=None)
     c.done()
     inputs = root.child("inputs")
     for k in list(inputs.data):

@@ -242,7 +242,7 @@ def cmd_template(args, out):
     else:
         if args.year is None:
             raise_usage("请用 --year 指定规则年度，例如 --year 2020")
-        system = require_exact_year(args.year, region=args.region or "shenzhen")
+        system = require_exact_year(args.year, region=args.region or getattr(case, "region", None) or "shenzhen")
     native = args.engine == "excel"
     path = _workbook_out(args, system, f"部门整体支出绩效评分表_{system.year}{NATIVE_TAG + '.xlsx' if native else '.xlsm'}")
     write_workbook(build_workbook(system, case, password=args.password, engine=args.engine), path, force=args.force)
