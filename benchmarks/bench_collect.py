@@ -126,7 +126,7 @@ def run_collect_once(src: str, out: str, jobs: int) -> dict:
     import io
     from argparse import Namespace
 
-    from perfscore import collect
+    from perfscore.receiving import collect
     phases = {}
 
     def timed(name, fn):
@@ -145,7 +145,7 @@ def run_collect_once(src: str, out: str, jobs: int) -> dict:
     collect.write_csv = timed("csv", collect.write_csv)
     import python_calamine  # noqa: F401  (imports are in the command's wall time, not in the phases)
 
-    from perfscore import check  # noqa: F401
+    from perfscore.receiving import check  # noqa: F401
     sampler = Sampler()
     sampler.start()
     buf = io.StringIO()
@@ -167,8 +167,8 @@ def openpyxl_filled(path):
     """What read_filled returns, read with plain openpyxl (cached values of formula cells: data_only=True)."""
     import openpyxl
 
-    from perfscore.reader import INPUT_HEAD, FilledWorkbook
-    from perfscore.workbook import HEADER_FIELDS, YEAR_NAME
+    from perfscore.receiving.reader import INPUT_HEAD, FilledWorkbook
+    from perfscore.excel.workbook import HEADER_FIELDS, YEAR_NAME
     wb = openpyxl.load_workbook(path, data_only=True)
     rows = [list(r) for r in wb["基础数据"].iter_rows(values_only=True)]
     score_rows = [list(r) for r in wb["评分表"].iter_rows(values_only=True)]
@@ -190,7 +190,7 @@ def openpyxl_filled(path):
 
 
 def _baseline_chunk(paths):
-    from perfscore.check import check_filled
+    from perfscore.receiving.check import check_filled
     return [check_filled(openpyxl_filled(p)).status for p in paths]
 
 

@@ -8,7 +8,7 @@ Measures, on this machine:
      evaluated for the cached values), and writing the .xlsx (save + cached-value injection);
   2. the same for the Python workbook, for comparison;
   3. native.recalc (the formulas' own Python evaluation) per input set;
-  4. LibreOffice (one soffice, the workbook loaded once, src/perfscore/uno/lo_recalc.py): load time, then per input
+  4. LibreOffice (one soffice, the workbook loaded once, src/perfscore/excel/uno/lo_recalc.py): load time, then per input
      set the calculateAll() time alone and the whole round trip (setting ~57 named inputs, recalculating,
      reading the 21 scores, total, grade and subtotals over UNO).
 """
@@ -27,8 +27,8 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from native_cases import base_raw, edge_sets, expected_cells  # noqa: E402
 from perfscore import REFERENCE_CASE, load_case, load_system  # noqa: E402
-from perfscore.native import recalc  # noqa: E402
-from perfscore.workbook import build_workbook, write_workbook  # noqa: E402
+from perfscore.excel.native import recalc  # noqa: E402
+from perfscore.excel.workbook import build_workbook, write_workbook  # noqa: E402
 
 
 def best(fn, n=5):
@@ -77,7 +77,7 @@ def main():
         jobs.write_text(json.dumps({"read": read, "sets": named}, ensure_ascii=False), "utf-8")
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         t = time.perf_counter()
-        run = subprocess.run(["/usr/bin/python3", str(ROOT / "src/perfscore/uno/lo_recalc.py"), str(path), str(jobs)],
+        run = subprocess.run(["/usr/bin/python3", str(ROOT / "src/perfscore/excel/uno/lo_recalc.py"), str(path), str(jobs)],
                              capture_output=True, text=True, env=env, timeout=900)
         wall = time.perf_counter() - t
         if run.returncode != 0:

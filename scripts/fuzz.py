@@ -240,7 +240,7 @@ def _bad(code, err: str) -> str | None:
 
 
 def _system_2021(work: Path) -> Path:
-    from perfscore.system import PACKAGE_SYSTEMS
+    from perfscore.engine.system import PACKAGE_SYSTEMS
     text = (PACKAGE_SYSTEMS / "shenzhen" / "2020.toml").read_text("utf-8").replace("year = 2020", "year = 2021")
     p = work / "2021.toml"
     p.write_text(text, "utf-8")
@@ -248,7 +248,7 @@ def _system_2021(work: Path) -> Path:
 
 
 def fuzz_workbooks(n: int, seed: int, work: Path, outcome: Outcome, heavy_every: int = 20, subprocess_every: int = 0):
-    from perfscore import collect
+    from perfscore.receiving import collect
     base = REF.read_bytes()
     with zipfile.ZipFile(REF) as z:
         members = [(i, z.read(i.filename)) for i in z.infolist()]
@@ -289,7 +289,7 @@ def _read_stage(path) -> str | None:
     """What freeze and carry-forward do with the file before they build a new workbook (read it, find its
     rules year, rebuild its case with the 自评表): None if it reads, the reason if refused, "!…" on a defect."""
     from perfscore.errors import PerfscoreError
-    from perfscore.reader import case_from_filled, read_filled, rules_system
+    from perfscore.receiving.reader import case_from_filled, read_filled, rules_system
     try:
         filled = read_filled(path)
         system = rules_system(filled)
@@ -316,7 +316,7 @@ def _subprocess(argv, label, outcome):
 
 
 def fuzz_cases(n: int, seed: int, work: Path, outcome: Outcome, subprocess_every: int = 0):
-    from perfscore.case import REFERENCE_CASE
+    from perfscore.engine.case import REFERENCE_CASE
     text = REFERENCE_CASE.read_text("utf-8")
     for k in range(n):
         rng = random.Random(f"case-{seed}-{k}")
@@ -334,7 +334,7 @@ def fuzz_cases(n: int, seed: int, work: Path, outcome: Outcome, subprocess_every
 
 
 def fuzz_systems(n: int, seed: int, work: Path, outcome: Outcome, heavy_every: int = 20, subprocess_every: int = 0):
-    from perfscore.system import PACKAGE_SYSTEMS
+    from perfscore.engine.system import PACKAGE_SYSTEMS
     text = (PACKAGE_SYSTEMS / "shenzhen" / "2020.toml").read_text("utf-8")
     for k in range(n):
         rng = random.Random(f"system-{seed}-{k}")

@@ -13,8 +13,8 @@ from fractions import Fraction
 
 from hypothesis import strategies as st
 
-from perfscore import rules as R
-from perfscore.engine import score_case
+from perfscore.engine import rules as R
+from perfscore.engine.scoring import score_case
 
 JUNK = ["abc", "十二", "95%%", "—", "不适用"]  # 不适用 is junk where an input does not declare it
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from perfscore.bundle import (BundleError, build_bundle, gbk_risky_bytes, missing_requirements, tested_versions,
+from perfscore.deploy.bundle import (BundleError, build_bundle, gbk_risky_bytes, missing_requirements, tested_versions,
                               wheel_platform_ok, xlwings_dlls)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def test_perfscore_wheel_carries_data_and_pins(bundle):
     with zipfile.ZipFile(bundle.path / "wheels" / "perfscore-0.1.0-py3-none-any.whl") as z:
         names = z.namelist()
         meta = z.read("perfscore-0.1.0.dist-info/METADATA").decode()
-    assert "perfscore/systems/shenzhen/2020.toml" in names and "perfscore/doctor.py" in names
+    assert "perfscore/systems/shenzhen/2020.toml" in names and "perfscore/deploy/doctor.py" in names and "perfscore/excel/uno/lo_recalc.py" in names
     assert "Requires-Dist: xlwings==0.37.8" in meta and "Requires-Dist: olefile==0.47" in meta
 
 

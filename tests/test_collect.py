@@ -18,10 +18,10 @@ import openpyxl
 import pytest
 
 from perfscore import REFERENCE_CASE, load_case, load_system, score_case
-from perfscore import collect
+from perfscore.receiving import collect
 from perfscore.cli import main
-from perfscore.collect import csv_cell, expand_sources
-from perfscore.workbook import build_workbook
+from perfscore.receiving.collect import csv_cell, expand_sources
+from perfscore.excel.workbook import build_workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from workbook_variants import VariantFactory, varied  # noqa: E402
@@ -108,7 +108,7 @@ def batch(tmp_path_factory, factory):
     hostile["文本.xlsm"] = ("无法读取", ["不是有效的 Excel 工作簿"])
 
     # password-protected: an OLE compound file holding EncryptionInfo and EncryptedPackage
-    from perfscore.vba import cfb
+    from perfscore.excel.vba import cfb
     root = cfb.Storage()
     root.add_stream("EncryptionInfo", b"\x04\x00\x04\x00\x40\x00\x00\x00" + b"\x00" * 200)
     root.add_stream("EncryptedPackage", os.urandom(6000))
@@ -540,7 +540,7 @@ def test_workers_end_when_the_parent_is_killed(tmp_path):
     import subprocess
     script = (
         "import sys, time\n"
-        "from perfscore import collect\n"
+        "from perfscore.receiving import collect\n"
         "collect._score_file = lambda p: time.sleep(60)\n"
         "print('start', flush=True)\n"
         "collect.collect_rows([f'{i}.xlsm' for i in range(8)], 2)\n"
@@ -801,7 +801,7 @@ def test_summary_prints_readably_through_libreoffice(two_years, tmp_path, factor
     """40 departments (in two district sub-folders) and a comparison with last year, rendered to PDF."""
     import subprocess
 
-    from perfscore.render import pdf_pages, to_pdf
+    from perfscore.report.render import pdf_pages, to_pdf
     d = tmp_path / "收到的"
     variants = varied(factory.system, factory.base_case, 40, seed=81)
     for k, (raw, header) in enumerate(variants):

@@ -5,9 +5,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from perfscore.annual import carry_forward
-from perfscore.system import PACKAGE_SYSTEMS
-from perfscore.xlconf import PORTABLE, effective, is_machine_path, parse_user_conf, read_conf_sheet, sheet_config
+from perfscore.receiving.annual import carry_forward
+from perfscore.engine.system import PACKAGE_SYSTEMS
+from perfscore.excel.xlconf import PORTABLE, effective, is_machine_path, parse_user_conf, read_conf_sheet, sheet_config
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "workbook" / "参考案例_深圳市科技开发交流中心_2020.xlsm"
@@ -84,7 +84,7 @@ def test_vba_reader_matches_olevba_on_ours_and_on_an_excel_saved_workbook():
     import xlwings
     from oletools.olevba import VBA_Parser
 
-    from perfscore.vba.extract import workbook_modules
+    from perfscore.excel.vba.extract import workbook_modules
     for path in (REF, Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"):  # the latter saved by Excel
         mine = workbook_modules(path)
         parser = VBA_Parser(str(path))
@@ -101,8 +101,8 @@ import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 
-from perfscore import doctor  # noqa: E402
-from perfscore.doctor import FAIL, NA, OK, WARN, Probe, run_checks  # noqa: E402
+from perfscore.deploy import doctor  # noqa: E402
+from perfscore.deploy.doctor import FAIL, NA, OK, WARN, Probe, run_checks  # noqa: E402
 
 PY = r"C:\Program Files\Python311"
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from perfscore import load_system, load_system_file, score_case, score_indicator
 from perfscore.errors import PerfscoreError, SystemFileError
-from perfscore.rules import Composite, LinearDeduction, RatioPoints, StepDeduction, Bands, _MeasureRule
-from perfscore.system import PACKAGE_SYSTEMS, available_years
+from perfscore.engine.rules import Composite, LinearDeduction, RatioPoints, StepDeduction, Bands, _MeasureRule
+from perfscore.engine.system import PACKAGE_SYSTEMS, available_years
 
 SYSTEM_FILE = PACKAGE_SYSTEMS / "shenzhen" / "2020.toml"
 

@@ -11,9 +11,9 @@ import pytest
 
 from perfscore import REFERENCE_CASE, load_case, load_system, score_case
 from perfscore.errors import InputError, SystemFileError
-from perfscore.layout import HEADER_FIELDS
-from perfscore.native import recalc
-from perfscore.workbook import INPUT_FILL, build_workbook, grade_bands, write_workbook
+from perfscore.excel.layout import HEADER_FIELDS
+from perfscore.excel.native import recalc
+from perfscore.excel.workbook import INPUT_FILL, build_workbook, grade_bands, write_workbook
 
 SYSTEM = load_system(2020)
 CASE = load_case(REFERENCE_CASE)
@@ -171,7 +171,7 @@ def test_goal_table_instructions_rows_and_budget_definition(engine):
 
 
 def test_manual_judgement_honoured_python_formulas(tmp_path):
-    from perfscore.formula_engine import evaluate
+    from perfscore.excel.formula_engine import evaluate
     built = _built("python", CASE)
     rows = _goal_rows(built)
     ws = built.wb["自评表"]
@@ -297,7 +297,7 @@ def _bbox_pages(pdf):
 def test_rendered_pages_stay_inside_their_margins(tmp_path):
     """Both versions, blank and filled: no word outside the printable width (0.4 in margins, 1 pt slack), and the
     pages per sheet as laid out: 填报说明 1, 评分表 2, 扣分说明 2 (indicators, then the subtotals)."""
-    from perfscore.render import to_pdf
+    from perfscore.report.render import to_pdf
     paths = []
     for engine in ENGINES:
         for case in (None, CASE):

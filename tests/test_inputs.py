@@ -71,6 +71,6 @@ def test_bad_input_clear_chinese_message(system2020, iid, raw, message):
 
 def test_rounding_keeps_large_amounts_to_the_cent():
     """The half-up tolerance is a few units in the last place, never a whole cent (12741400.04 stayed .05 once)."""
-    from perfscore.numbers import fmt_num, round_to
+    from perfscore.engine.numbers import fmt_num, round_to
     assert fmt_num(12741400.04) == "12741400.04" and fmt_num(16878372.51) == "16878372.51"
     assert round_to(999999999.995, 2) == 1000000000.0 and round_to(2.675, 2) == 2.68 and round_to(1 - 0.045, 2) == 0.96

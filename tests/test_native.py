@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from native_cases import base_raw, disagreements, edge_sets, expected_cells, input_set
 from perfscore import REFERENCE_CASE, load_case, load_system
 from perfscore.errors import PerfscoreError
-from perfscore.native import ALLOWED_FUNCTIONS, check_formula, functions_used, nesting, recalc
-from perfscore.workbook import build_workbook, write_workbook
+from perfscore.excel.native import ALLOWED_FUNCTIONS, check_formula, functions_used, nesting, recalc
+from perfscore.excel.workbook import build_workbook, write_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
-LO_SCRIPT = ROOT / "src" / "perfscore" / "uno" / "lo_recalc.py"
+LO_SCRIPT = ROOT / "src" / "perfscore" / "excel" / "uno" / "lo_recalc.py"
 SYSTEM = load_system(2020)
 CASE = load_case(REFERENCE_CASE)
 N_LO_SETS = 320
@@ -241,8 +241,8 @@ ROUNDING_PROBES = [1.955, 0.955, 2.675, 1.005, 0.285, 0.125, 4.445, 97.925, 0.99
 def test_round_half_up_in_libreoffice_and_formulas_matches_ours(tmp_path):
     """ROUND on x.xx5 values: LibreOffice, `formulas` and native._round (the cached values) agree with the
     engine's half-up rounding."""
-    from perfscore.native import _round
-    from perfscore.numbers import round_to
+    from perfscore.excel.native import _round
+    from perfscore.engine.numbers import round_to
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "R"
@@ -252,7 +252,7 @@ def test_round_half_up_in_libreoffice_and_formulas_matches_ours(tmp_path):
     wb.save(p)
     values, _ = run_lo(p, [{}], [["R", f"A{k}"] for k in range(1, len(ROUNDING_PROBES) + 1)], tmp_path)
     lo = [values[0][("R", f"A{k}")] for k in range(1, len(ROUNDING_PROBES) + 1)]
-    from perfscore.formula_engine import evaluate
+    from perfscore.excel.formula_engine import evaluate
     fo = evaluate(p)
     fo = [fo[("R", f"A{k}")] for k in range(1, len(ROUNDING_PROBES) + 1)]
     ours = [_round(x, 2) for x in ROUNDING_PROBES]
@@ -269,7 +269,7 @@ def test_round_half_up_in_libreoffice_and_formulas_matches_ours(tmp_path):
 @needs_lo
 def test_python_workbook_says_when_its_functions_cannot_run(tmp_path):
     """LibreOffice has no Python: after a recalculation the PERF_ cells are errors, and the status line says so."""
-    from perfscore.workbook import STATUS_TEXT
+    from perfscore.excel.workbook import STATUS_TEXT
     built = build_workbook(SYSTEM, CASE)
     path = tmp_path / "参考案例.xlsm"
     write_workbook(built, path)
@@ -293,7 +293,7 @@ def test_formulas_package_recalculates_like_the_engine(filled):
     import formulas
     from formulas.functions import wrap_ufunc
 
-    from perfscore.native import _round
+    from perfscore.excel.native import _round
     built, path = filled
     book = path.name
     funcs = formulas.get_functions()
@@ -328,7 +328,7 @@ def _variant(name):
     """The Shenzhen 2020 file with its declared readings switched, or the small system with the families
     Shenzhen does not use (step deduction, change against a selectable base, policy zero, deduction below)."""
     import tempfile
-    from perfscore.system import load_system_file
+    from perfscore.engine.system import load_system_file
     if name == "other_families":
         return load_system_file(ROOT / "tests" / "data" / "other_families.toml")
     if name == "testprovince":

@@ -6,11 +6,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from perfscore.annual import carry_forward, diff_systems
-from perfscore.cache import sheet_parts
-from perfscore.check import check_workbook, freeze
+from perfscore.receiving.annual import carry_forward, diff_systems
+from perfscore.excel.cache import sheet_parts
+from perfscore.receiving.check import check_workbook, freeze
 from perfscore.cli import main
-from perfscore.system import PACKAGE_SYSTEMS
+from perfscore.engine.system import PACKAGE_SYSTEMS
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "workbook" / "参考案例_深圳市科技开发交流中心_2020.xlsm"
@@ -288,7 +288,7 @@ def test_score_formula_replaced_or_edited_is_reported_by_name(tmp_path, capsys):
 
 
 def test_formula_spelling_of_other_spreadsheets_is_not_an_edit():
-    from perfscore.check import normalise_formula
+    from perfscore.receiving.check import normalise_formula
     assert normalise_formula("='评分表'!$G$4") == normalise_formula("=评分表!G4")
     assert normalise_formula('=IF(ISNUMBER(F3), E3-F3, "—")') == normalise_formula('=if(isnumber(F3),E3-F3,"—")')
     assert normalise_formula('=_xlfn.IFERROR(A1,"a b")') == normalise_formula('=IFERROR(A1,"a b")')
@@ -296,9 +296,9 @@ def test_formula_spelling_of_other_spreadsheets_is_not_an_edit():
 
 
 def test_native_formula_workbook_is_recognised_and_its_formulas_checked(tmp_path):
-    from perfscore.case import REFERENCE_CASE, load_case
-    from perfscore.system import load_system
-    from perfscore.workbook import build_workbook, write_workbook
+    from perfscore.engine.case import REFERENCE_CASE, load_case
+    from perfscore.engine.system import load_system
+    from perfscore.excel.workbook import build_workbook, write_workbook
     built = build_workbook(load_system(2020), load_case(REFERENCE_CASE), engine="excel")
     path = write_workbook(built, tmp_path / "原生公式.xlsx")
     rep = check_workbook(path)
@@ -374,7 +374,7 @@ def test_system_file_with_bom_and_deep_nesting(tmp_path, capsys):
 def test_many_repeated_statements_stay_linear(tmp_path, capsys):
     """20,000 copies of one wrong [[stated]] figure: one finding (共 N 处), not N findings naming N others."""
     import time
-    from perfscore.case import REFERENCE_CASE
+    from perfscore.engine.case import REFERENCE_CASE
     text = REFERENCE_CASE.read_text("utf-8")
     one = '\n[[stated]]\nref = "total"\nvalue = 90\nsource = "第 1 页"\n'
     p = _toml_case(tmp_path, text + one * 20000 + '\n[[stated]]\nref = "total"\nvalue = 91\nsource = "第 2 页"\n' * 3)
@@ -438,17 +438,17 @@ def test_empty_goal_rows_print_empty_in_libreoffice(tmp_path):
     formula whose cached text is empty."""
     import subprocess
 
-    from perfscore.case import REFERENCE_CASE, load_case
-    from perfscore.render import to_pdf
-    from perfscore.system import load_system
-    from perfscore.workbook import build_workbook, write_workbook
+    from perfscore.engine.case import REFERENCE_CASE, load_case
+    from perfscore.report.render import to_pdf
+    from perfscore.engine.system import load_system
+    from perfscore.excel.workbook import build_workbook, write_workbook
     system = load_system(2020)
     paths = [tmp_path / "空白.xlsm", tmp_path / "参考.xlsm"]
     for path, case in zip(paths, (None, load_case(REFERENCE_CASE))):
         built = build_workbook(system, case)
         goal = [v for (sheet, coord), v in built.cached.items() if sheet == "自评表" and coord.startswith("G")
                 and "PERF_TARGET" in built.formulas[(sheet, coord)]]
-        from perfscore.workbook import GOAL_ROWS_PER_CATEGORY
+        from perfscore.excel.workbook import GOAL_ROWS_PER_CATEGORY
         slots = sum(max(GOAL_ROWS_PER_CATEGORY, len([r for r in (case.goal_rows if case else [])
                                                       if (r.level1, r.level2) == (l1, l2)]))
                     for l1, l2s in system.goal_table.categories for l2 in l2s)

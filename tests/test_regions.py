@@ -7,7 +7,7 @@ import pytest
 from perfscore import load_system, load_system_file, score_case
 from perfscore.cli import main
 from perfscore.errors import SystemFileError, UnknownYear
-from perfscore.system import available_regions, available_years
+from perfscore.engine.system import available_regions, available_years
 
 SYSTEMS = Path(__file__).parent / "data" / "systems"
 TP2018 = SYSTEMS / "testprovince" / "2018.toml"
@@ -115,7 +115,7 @@ def tp_workbook(two_regions, tmp_path):
 def test_another_regions_workbook_carries_its_own_wrappers(tp_workbook):
     from oletools.olevba import VBA_Parser
 
-    from perfscore.xlwings_bridge import generate_udf_module
+    from perfscore.excel.xlwings_bridge import generate_udf_module
     parser = VBA_Parser(str(tp_workbook))
     try:
         got = {stream.split("/")[-1]: code for _, stream, _, code in parser.extract_macros()}
@@ -131,7 +131,7 @@ def test_another_regions_workbook_carries_its_own_wrappers(tp_workbook):
 def test_formula_engine_reproduces_another_regions_workbook(tp_workbook):
     import openpyxl
 
-    from perfscore.formula_engine import evaluate
+    from perfscore.excel.formula_engine import evaluate
     got = evaluate(tp_workbook)
     wb = openpyxl.load_workbook(tp_workbook, data_only=True)
     ws = wb["评分表"]
@@ -166,7 +166,7 @@ def test_carry_forward_follows_declared_mappings(two_regions, tp_workbook, tmp_p
     assert main(["carry-forward", str(tp_workbook), "--year", "2021", "--system", str(new), "-o", str(out)]) == 0
     said = capsys.readouterr().out
     assert "上年政府采购计划数（取上年“政府采购计划数”）" in said and "核定编制数" in said
-    from perfscore.reader import read_filled
+    from perfscore.receiving.reader import read_filled
     filled = read_filled(out)
     assert filled.inputs["上年政府采购计划数"] == 1 and filled.inputs["核定编制数"] == 10
     assert filled.inputs["政府采购计划数"] is None and filled.region == "testprovince"

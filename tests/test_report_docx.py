@@ -14,12 +14,12 @@ from docx.shared import Pt
 
 from perfscore import REFERENCE_CASE, load_case, load_system, score_case
 from perfscore.cli import EXIT_OK, EXIT_UNSCORABLE, EXIT_USAGE, demo_report_name, main
-from perfscore.compare import diff_workbooks
-from perfscore.docx_report import load_source, write_report
+from perfscore.receiving.compare import diff_workbooks
+from perfscore.report.docx_report import load_source, write_report
 from perfscore.errors import CaseFileError
-from perfscore.numbers import fmt_num
-from perfscore.outline import OutlineError, load_outline, outline_path_for
-from perfscore.workbook import build_workbook, write_workbook
+from perfscore.engine.numbers import fmt_num
+from perfscore.report.outline import OutlineError, load_outline, outline_path_for
+from perfscore.excel.workbook import build_workbook, write_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 OFFICIAL_FONTS = {"方正小标宋简体", "仿宋_GB2312", "黑体", "楷体_GB2312", "宋体"}
@@ -301,7 +301,7 @@ def test_a_different_outline_changes_the_draft_without_code(tmp_path):
 
 
 def test_system_loader_does_not_take_the_outline_for_a_system():
-    from perfscore.system import available_years
+    from perfscore.engine.system import available_years
     assert outline_path_for(load_system(2020)).exists()
     assert available_years() == sorted(set(available_years())) and all(isinstance(y, int) for y in available_years())
 
@@ -319,7 +319,7 @@ def test_committed_draft_equals_fresh_regeneration(tmp_path):
 @pytest.mark.skipif(not all(shutil.which(x) for x in ("soffice", "pdffonts", "pdfinfo", "pdftotext", "pdftoppm")),
                     reason="PDF needs: apt-get install libreoffice-writer poppler-utils fonts-noto-cjk fonts-arphic-ukai")
 def test_pdf_uses_only_installed_cjk_fonts(tmp_path):
-    from perfscore.render import pdf_fonts, pdf_pages, to_png
+    from perfscore.report.render import pdf_fonts, pdf_pages, to_png
     out = tmp_path / "报告.docx"
     assert main(["report", str(REFERENCE_CASE), "-o", str(out), "--pdf"], out=io.StringIO()) == EXIT_OK
     pdf = out.with_suffix(".pdf")
@@ -339,8 +339,8 @@ def test_pdf_uses_only_installed_cjk_fonts(tmp_path):
 
 
 def test_outline_doc_lists_every_template_and_narrative_key():
-    from perfscore.case import NARRATIVE_KEYS
-    from perfscore.outline import BLOCK_KINDS, SENTENCE_FIELDS
+    from perfscore.engine.case import NARRATIVE_KEYS
+    from perfscore.report.outline import BLOCK_KINDS, SENTENCE_FIELDS
     doc = (ROOT / "docs" / "report-outline.md").read_text("utf-8")
     for k in list(SENTENCE_FIELDS) + list(BLOCK_KINDS) + list(NARRATIVE_KEYS):
         assert f"`{k}`" in doc, k

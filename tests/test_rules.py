@@ -35,7 +35,7 @@ def test_every_indicator_has_data_cases(system2020):
 
 def test_every_band_edge_in_2020_is_a_case(system2020):
     """Each finite band boundary of every bands rule appears as an exact input in some case."""
-    from perfscore.rules import Bands, Composite
+    from perfscore.engine.rules import Bands, Composite
     edges = {}
     for ind in system2020.indicators:
         rules = [r for _, r in ind.rule.parts] if isinstance(ind.rule, Composite) else [ind.rule]

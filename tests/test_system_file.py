@@ -6,7 +6,7 @@ import pytest
 
 from perfscore import load_system, load_system_file
 from perfscore.errors import SystemFileError, UnknownYear
-from perfscore.system import PACKAGE_SYSTEMS
+from perfscore.engine.system import PACKAGE_SYSTEMS
 
 # the published report the 2020 system and the reference case are taken from, kept in the repository
 SEED = Path(__file__).resolve().parents[1] / "docs" / "reference" / "深圳市科技开发交流中心_2020年度部门整体绩效自评报告.txt"

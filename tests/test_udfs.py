@@ -10,7 +10,7 @@ import pytest
 
 import perfscore.udfs as udfs
 from perfscore import available_years, load_system
-from perfscore.xlwings_bridge import generate_udf_module, registered_functions, windows_xlwings_udfs
+from perfscore.excel.xlwings_bridge import generate_udf_module, registered_functions, windows_xlwings_udfs
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM = load_system(2020)
@@ -107,7 +107,7 @@ def test_bad_year_message():
 
 def test_rules_year_fixed_per_workbook(tmp_path, monkeypatch):
     """A 2021 system with a stricter 满意度 band does not change what year=2020 formulas compute."""
-    from perfscore import system as system_mod
+    from perfscore.engine import system as system_mod
     src = (system_mod.PACKAGE_SYSTEMS / "shenzhen" / "2020.toml").read_text("utf-8")
     root = tmp_path / "systems"
     (root / "shenzhen").mkdir(parents=True)
@@ -176,7 +176,7 @@ def test_module_functions_keep_their_signatures():
 
 def test_systems_deployed_through_environment(tmp_path, monkeypatch):
     """A region's own 2021 table in $PERFSCORE_SYSTEMS is what the workbook functions use for year 2021."""
-    from perfscore import system as system_mod
+    from perfscore.engine import system as system_mod
     src = (system_mod.PACKAGE_SYSTEMS / "shenzhen" / "2020.toml").read_text("utf-8")
     d = tmp_path / "shenzhen"
     d.mkdir()

@@ -1,4 +1,4 @@
-"""Tests for perfscore.vba: MS-OVBA compression, the CFB writer, the VBA project and the .xlsm.
+"""Tests for perfscore.excel.vba: MS-OVBA compression, the CFB writer, the VBA project and the .xlsm.
 
 The checks are real third-party readers, not mocks: oletools' ``decompress_stream``
 (compression oracle), ``olefile`` (compound file), ``olevba`` (whole project) and,
@@ -26,8 +26,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from oletools.olevba import VBA_Parser, decompress_stream
 
-from perfscore.vba import cfb, ovba, project
-from perfscore.vba.project import (
+from perfscore.excel.vba import cfb, ovba, project
+from perfscore.excel.vba.project import (
     VbaModule,
     build_vba_project,
     document_modules,
@@ -443,7 +443,7 @@ def test_decrypt_known_excel_vector():
 
 _BUILD_SNIPPET = """
 import hashlib, openpyxl
-from perfscore.vba.project import build_vba_project, document_modules, xlwings_modules
+from perfscore.excel.vba.project import build_vba_project, document_modules, xlwings_modules
 wb = openpyxl.Workbook(); wb.create_sheet("B")
 print(hashlib.sha256(build_vba_project(document_modules(wb) + xlwings_modules())).hexdigest())
 """

@@ -13,13 +13,13 @@ from oletools.olevba import VBA_Parser
 
 from perfscore import REFERENCE_CASE, load_case, load_system, score_case
 from perfscore.cli import demo_engine, demo_outputs, main
-from perfscore.compare import diff_workbooks
+from perfscore.receiving.compare import diff_workbooks
 from perfscore.errors import PerfscoreError
-from perfscore.vba import parse_module_file, stored_source, xlwings_modules
-from perfscore.workbook import YEAR_NAME, build_workbook, write_workbook
+from perfscore.excel.vba import parse_module_file, stored_source, xlwings_modules
+from perfscore.excel.workbook import YEAR_NAME, build_workbook, write_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
-LO_SCRIPT = ROOT / "src" / "perfscore" / "uno" / "lo_list_modules.py"
+LO_SCRIPT = ROOT / "src" / "perfscore" / "excel" / "uno" / "lo_list_modules.py"
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_libreoffice_loads_and_lists_every_module(reference):
 # ------------------------------------------------------------------------------- 5d: the formula engine agrees
 @pytest.fixture(scope="module")
 def evaluated(reference):
-    from perfscore.formula_engine import evaluate
+    from perfscore.excel.formula_engine import evaluate
     return evaluate(reference["path"])
 
 
@@ -99,7 +99,7 @@ def test_formula_engine_reproduces_every_formula_cell(reference, evaluated):
 
 def test_formula_engine_agrees_on_the_blank_template(tmp_path):
     """Every cell of an empty workbook shows what its formula gives: the messages, not stale numbers."""
-    from perfscore.formula_engine import evaluate
+    from perfscore.excel.formula_engine import evaluate
     built = build_workbook(load_system(2020))
     path = tmp_path / "模板.xlsm"
     write_workbook(built, path)

@@ -23,10 +23,10 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from perfscore import udfs
-from perfscore.cache import sheet_parts
-from perfscore.case import Case, CaseInput
-from perfscore.engine import score_case
-from perfscore.workbook import HEADER_FIELDS, YEAR_NAME, build_workbook, write_workbook
+from perfscore.excel.cache import sheet_parts
+from perfscore.engine.case import Case, CaseInput
+from perfscore.engine.scoring import score_case
+from perfscore.excel.workbook import HEADER_FIELDS, YEAR_NAME, build_workbook, write_workbook
 
 INPUT_SHEET, SCORE_SHEET = "基础数据", "评分表"
 _CELL = r'<c r="{coord}"(?P<attrs>[^>]*?)(?:/>|>(?P<body>.*?)</c>)'

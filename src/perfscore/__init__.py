@@ -6,12 +6,12 @@ the template generator are thin adapters over these.
 """
 __version__ = "0.1.0"
 
-from .case import REFERENCE_CASE, load_case  # noqa: E402
-from .crosscheck import cross_check  # noqa: E402
-from .engine import MISSING, score_case, score_indicator  # noqa: E402
-from .errors import PerfscoreError  # noqa: E402
-from .system import available_years, load_system, load_system_file  # noqa: E402
-from .targets import check_target  # noqa: E402
+from perfscore.engine.case import REFERENCE_CASE, load_case  # noqa: E402
+from perfscore.engine.crosscheck import cross_check  # noqa: E402
+from perfscore.engine.scoring import MISSING, score_case, score_indicator  # noqa: E402
+from perfscore.errors import PerfscoreError  # noqa: E402
+from perfscore.engine.system import available_years, load_system, load_system_file  # noqa: E402
+from perfscore.engine.targets import check_target  # noqa: E402
 
 __all__ = ["MISSING", "REFERENCE_CASE", "PerfscoreError", "available_years", "check_target", "cross_check",
            "load_case", "load_system", "load_system_file", "score_case", "score_indicator", "__version__"]

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import PerfscoreError
+from perfscore.errors import PerfscoreError
 
 
 def check_output(path, suffix: str, force: bool, what: str = "输出文件") -> Path:

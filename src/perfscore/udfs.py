@@ -23,12 +23,12 @@ from functools import lru_cache
 
 import xlwings as xw
 
-from .engine import score_indicator
-from .errors import PerfscoreError
-from .inputs import InputSpec
-from .numbers import ParseError, fmt_num, round_to, to_decimal
-from .system import DEFAULT_REGION, available_regions, available_years, load_system
-from .targets import UNKNOWN, check_target
+from perfscore.engine.scoring import score_indicator
+from perfscore.errors import PerfscoreError
+from perfscore.engine.inputs import InputSpec
+from perfscore.engine.numbers import ParseError, fmt_num, round_to, to_decimal
+from perfscore.engine.system import DEFAULT_REGION, available_regions, available_years, load_system
+from perfscore.engine.targets import UNKNOWN, check_target
 
 CATEGORY = "绩效评分"
 _YEAR_DOC = "规则年度（可省略）：按哪一年度的指标体系计分。工作簿传入名称“规则年度”；省略时用最新年度"

@@ -1,0 +1,1 @@
+"""The scoring engine: indicator systems (data, validated), rule families, inputs, scoring, cross-check."""

@@ -1,0 +1,756 @@
+"""Native spreadsheet formulas: the rules written with the spreadsheet's own functions (the Excel-formula workbook).
+
+Each rule family translates itself (``Rule.native`` in ``rules.py``, beside its Python ``evaluate``); this module
+holds what they share: a small formula-expression type ``X`` that renders to formula text *and* evaluates in
+Python with spreadsheet semantics (so the workbook's cached values are what its own formulas compute), the
+helper cells that validate each input, and the assembly of an indicator's score, reason, totals and grade.
+
+Only functions that Excel 2010, WPS and LibreOffice all have are used (``ALLOWED_FUNCTIONS``);
+``check_formula`` enforces that, the 8,192-character limit and the 64-level nesting limit on the formula text.
+
+Exactness at the edges: ratios are compared as ``ROUND(numerator/denominator, 12)``. Inputs are cent amounts
+(or whole counts) below about 2×10^10 元, so a ratio one cent off an edge differs from it by more than
+0.01/2e10 = 5×10^-13 — more than ROUND(…, 12) can move it (at most 5×10^-13), and rounding is monotone, so it
+stays on its side; a ratio exactly on an edge (a multiple of 10^-12) carries a float error of about 10^-16
+relative, which ROUND(…, 12) removes. So the comparison is the exact one for such inputs.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from perfscore.errors import PerfscoreError
+from perfscore.engine.inputs import NA_TEXT
+
+# Functions present in Excel 2010, WPS and LibreOffice (see docs/excel-formula-workbook.md).
+ALLOWED_FUNCTIONS = frozenset({
+    "IF", "AND", "OR", "NOT", "MIN", "MAX", "SUM", "SUMPRODUCT", "COUNT", "ROUND", "INT", "ABS", "ISBLANK",
+    "ISNUMBER", "ISTEXT", "ISERROR", "IFERROR", "INDEX", "MATCH", "CHOOSE", "TEXT", "LEN", "VALUE", "LEFT",
+    "MID", "RIGHT",
+})
+FORBIDDEN_EXAMPLES = ("LET", "LAMBDA", "IFS", "SWITCH", "XLOOKUP", "TEXTJOIN", "CONCAT", "MAXIFS", "MINIFS")
+MAX_LENGTH, MAX_NESTING = 8192, 64
+CMP_DIGITS = 12  # ratios are rounded to this many decimals before any comparison (see module docstring)
+
+
+# ============================================================================================ expressions
+class XlError(Exception):
+    """A spreadsheet error value (#DIV/0!, #VALUE!) during evaluation."""
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+class X:
+    """A formula expression: ``text()`` for the cell, ``ev(env)`` for its value with spreadsheet semantics."""
+
+    def text(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def ev(self, env):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # arithmetic, comparison and concatenation build new expressions
+    def __add__(self, o): return Op("+", self, lit(o))
+    def __radd__(self, o): return Op("+", lit(o), self)
+    def __sub__(self, o): return Op("-", self, lit(o))
+    def __rsub__(self, o): return Op("-", lit(o), self)
+    def __mul__(self, o): return Op("*", self, lit(o))
+    def __rmul__(self, o): return Op("*", lit(o), self)
+    def __truediv__(self, o): return Op("/", self, lit(o))
+    def __rtruediv__(self, o): return Op("/", lit(o), self)
+    def __neg__(self): return Op("-", Num(0), self)
+    def __lt__(self, o): return Op("<", self, lit(o))
+    def __le__(self, o): return Op("<=", self, lit(o))
+    def __gt__(self, o): return Op(">", self, lit(o))
+    def __ge__(self, o): return Op(">=", self, lit(o))
+    def eq(self, o): return Op("=", self, lit(o))
+    def ne(self, o): return Op("<>", self, lit(o))
+    def __and__(self, o): return Op("&", self, lit(o))
+    def __rand__(self, o): return Op("&", lit(o), self)
+
+
+def lit(v) -> X:
+    if isinstance(v, X):
+        return v
+    if isinstance(v, bool):
+        raise TypeError("booleans are not written into formulas")
+    if isinstance(v, (int, float)):
+        return Num(float(v))
+    if isinstance(v, str):
+        return Str(v)
+    raise TypeError(f"cannot write {v!r} into a formula")
+
+
+@dataclass(frozen=True, eq=False)
+class Num(X):
+    v: float
+
+    def text(self):
+        if not math.isfinite(self.v):
+            raise ValueError("infinite constant in a formula")
+        if self.v == int(self.v) and abs(self.v) < 1e15:
+            return str(int(self.v))
+        return repr(self.v).upper()
+
+    def ev(self, env):
+        return self.v
+
+
+@dataclass(frozen=True, eq=False)
+class Str(X):
+    v: str
+
+    def text(self):
+        return '"' + self.v.replace('"', '""') + '"'
+
+    def ev(self, env):
+        return self.v
+
+
+@dataclass(frozen=True, eq=False)
+class Ref(X):
+    """A cell: ``ref`` as written in the formula (a defined name, 'sheet'!$A$1 or A1), ``key`` (sheet, A1)."""
+    ref: str
+    key: tuple
+
+    def text(self):
+        return self.ref
+
+    def ev(self, env):
+        return env(self.key)
+
+
+@dataclass(frozen=True, eq=False)
+class Rng(X):
+    ref: str
+    keys: tuple
+
+    def text(self):
+        return self.ref
+
+    def ev(self, env):
+        return [env(k) for k in self.keys]
+
+
+@dataclass(frozen=True, eq=False)
+class Op(X):
+    op: str
+    a: X
+    b: X
+
+    def text(self):
+        a, b = self.a.text(), self.b.text()
+        if isinstance(self.a, Op) and _PREC[self.a.op] < _PREC[self.op]:
+            a = f"({a})"
+        if isinstance(self.b, Op) and _PREC[self.b.op] <= _PREC[self.op]:
+            b = f"({b})"
+        return f"{a}{self.op}{b}"
+
+    def ev(self, env):
+        a, b = self.a.ev(env), self.b.ev(env)
+        if self.op == "&":
+            return _text(a) + _text(b)
+        if self.op in _CMP:
+            return _compare(self.op, a, b)
+        x, y = _number(a), _number(b)
+        if self.op == "+":
+            return x + y
+        if self.op == "-":
+            return x - y
+        if self.op == "*":
+            return x * y
+        if y == 0:
+            raise XlError("#DIV/0!")
+        return x / y
+
+
+_PREC = {"=": 0, "<>": 0, "<": 0, "<=": 0, ">": 0, ">=": 0, "&": 1, "+": 2, "-": 2, "*": 3, "/": 3}
+_CMP = {"=", "<>", "<", "<=", ">", ">="}
+
+
+@dataclass(frozen=True, eq=False)
+class Fn(X):
+    name: str
+    args: tuple
+
+    def text(self):
+        return f"{self.name}({','.join(a.text() for a in self.args)})"
+
+    def ev(self, env):
+        return _FUNCS[self.name](env, *self.args)
+
+
+def fn(name, *args) -> X:
+    assert name in ALLOWED_FUNCTIONS, name
+    return Fn(name, tuple(lit(a) for a in args))
+
+
+def IF(c, a, b) -> X:
+    return fn("IF", c, a, b)
+
+
+def ROUND(x, d) -> X:
+    return fn("ROUND", x, d)
+
+
+def AND(*a): return fn("AND", *a)
+def OR(*a): return fn("OR", *a)
+def NOT(a): return fn("NOT", a)
+def MIN(*a): return fn("MIN", *a)
+def MAX(*a): return fn("MAX", *a)
+def INT(a): return fn("INT", a)
+def ISNUMBER(a): return fn("ISNUMBER", a)
+def ISBLANK(a): return fn("ISBLANK", a)
+
+
+def SUM(*a):
+    return a[0] if len(a) == 1 else fn("SUM", *a)
+
+
+def CAT(*parts) -> X:
+    """Concatenate text pieces (strings or expressions)."""
+    out = lit(parts[0])
+    for p in parts[1:]:
+        out = Op("&", out, lit(p))
+    return out
+
+
+def first_message(checks) -> X:
+    """The first non-empty of several check cells ("" when valid)."""
+    checks = list(checks)
+    out = checks[-1]
+    for c in reversed(checks[:-1]):
+        out = IF(c.ne(""), c, out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------- spreadsheet semantics
+def _number(v) -> float:
+    if v is None:
+        return 0.0
+    if isinstance(v, bool):
+        return 1.0 if v else 0.0
+    if isinstance(v, (int, float)):
+        return float(v)
+    raise XlError("#VALUE!")
+
+
+def _dec(x: float) -> Decimal:
+    return Decimal(repr(float(x)))
+
+
+def _round(x: float, d: int) -> float:
+    """ROUND as LibreOffice computes it (rtl::math::round, "corrected"): for d > 0 the product x·10^d is first
+    brought to 15 significant digits, then rounded half away from zero — ROUND(1.955, 2) = 1.96,
+    ROUND(8.124999999999998, 2) = 8.13; for d = 0 the double itself is rounded (ROUND(95.49999999999999, 0) = 95).
+    Measured in tests/test_native.py against LibreOffice."""
+    if not math.isfinite(x):
+        return x
+    if d <= 0:
+        p = 10.0 ** -d
+        return math.copysign(math.floor(abs(x) / p + 0.5) * p, x) + 0.0
+    p = 10.0 ** d
+    y = float(f"{x * p:.15g}")
+    return math.copysign(math.floor(abs(y) + 0.5), x) / p + 0.0
+
+
+def _int(x: float) -> float:
+    """INT as LibreOffice computes it (rtl::math::approxFloor): the value brought to 15 significant digits, then
+    floored — so 812.9999999999999 counts as 813. Only a value within about 1e-15 (relative) of a whole number
+    differs from math.floor."""
+    if not math.isfinite(x):
+        return x
+    return float(math.floor(float(f"{x:.15g}")))
+
+
+def _text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, float)):
+        return _num_text(float(v))
+    return str(v)
+
+
+def _num_text(x: float) -> str:
+    """A number as `&` turns it into text (up to 15 significant digits, no exponent for our magnitudes)."""
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    s = format(Decimal(format(x, ".15g")), "f")
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _rank(v):
+    if v is None:
+        return 0
+    if isinstance(v, bool):
+        return 3
+    if isinstance(v, (int, float)):
+        return 1
+    return 2
+
+
+def _compare(op, a, b) -> bool:
+    if a is None:
+        a = "" if isinstance(b, str) else 0.0
+    if b is None:
+        b = "" if isinstance(a, str) else 0.0
+    ra, rb = _rank(a), _rank(b)
+    if ra != rb:
+        c = (ra > rb) - (ra < rb)
+    elif isinstance(a, str):
+        x, y = a.lower(), b.lower()
+        c = (x > y) - (x < y)
+    else:
+        c = (a > b) - (a < b)
+    return {"=": c == 0, "<>": c != 0, "<": c < 0, "<=": c <= 0, ">": c > 0, ">=": c >= 0}[op]
+
+
+def _truth(v) -> bool:
+    if isinstance(v, str):
+        raise XlError("#VALUE!")
+    return bool(_number(v))
+
+
+def _flat(env, args):
+    for a in args:
+        v = a.ev(env)
+        if isinstance(a, Rng):
+            yield from ((x, True) for x in v)
+        else:
+            yield v, False
+
+
+def _agg(env, args, f):
+    nums = [float(v) for v, in_range in _flat(env, args)
+            if (isinstance(v, (int, float)) and not isinstance(v, bool)) or not in_range and v is not None]
+    return f(nums)
+
+
+def _text_fmt(env, x, fmt):
+    v, f = _number(x.ev(env)), fmt.ev(env)
+    pct = f.endswith("%")
+    d = f.rstrip("%")
+    digits = len(d.split(".")[1]) if "." in d else 0
+    if set(d.replace(".", "")) != {"0"}:
+        raise ValueError(f"TEXT format {f!r} not emulated")
+    q = _dec(v) * (100 if pct else 1)
+    s = format(q.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP), "f")
+    return s + ("%" if pct else "")
+
+
+def _value(env, x):
+    v = x.ev(env)
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    s = str(v or "").strip()
+    pct = s.endswith("%")
+    try:
+        n = float(Decimal(s[:-1] if pct else s))
+    except Exception:
+        raise XlError("#VALUE!") from None
+    return n / 100 if pct else n
+
+
+def _iferror(env, a, b):
+    try:
+        return a.ev(env)
+    except XlError:
+        return b.ev(env)
+
+
+def _iserror(env, a):
+    try:
+        a.ev(env)
+        return False
+    except XlError:
+        return True
+
+
+_FUNCS = {
+    "IF": lambda env, c, a, b: a.ev(env) if _truth(c.ev(env)) else b.ev(env),
+    "AND": lambda env, *a: all([_truth(x.ev(env)) for x in a]),
+    "OR": lambda env, *a: any([_truth(x.ev(env)) for x in a]),
+    "NOT": lambda env, a: not _truth(a.ev(env)),
+    "MIN": lambda env, *a: _agg(env, a, lambda n: min(n) if n else 0.0),
+    "MAX": lambda env, *a: _agg(env, a, lambda n: max(n) if n else 0.0),
+    "SUM": lambda env, *a: _agg(env, a, lambda n: float(sum(n))),
+    "COUNT": lambda env, *a: float(sum(1 for v, _ in _flat(env, a) if isinstance(v, (int, float)) and not isinstance(v, bool))),
+    "ROUND": lambda env, x, d: _round(_number(x.ev(env)), int(_number(d.ev(env)))),
+    "INT": lambda env, x: _int(_number(x.ev(env))),
+    "ABS": lambda env, x: abs(_number(x.ev(env))),
+    "ISBLANK": lambda env, x: x.ev(env) is None,
+    "ISNUMBER": lambda env, x: isinstance(x.ev(env), (int, float)) and not isinstance(x.ev(env), bool),
+    "ISTEXT": lambda env, x: isinstance(x.ev(env), str),
+    "ISERROR": _iserror,
+    "IFERROR": _iferror,
+    "CHOOSE": lambda env, i, *a: a[int(_number(i.ev(env))) - 1].ev(env),
+    "TEXT": _text_fmt,
+    "LEN": lambda env, x: float(len(_text(x.ev(env)))),
+    "VALUE": _value,
+    "LEFT": lambda env, x, n: _text(x.ev(env))[:int(_number(n.ev(env)))],
+    "RIGHT": lambda env, x, n: _text(x.ev(env))[-int(_number(n.ev(env))):] if int(_number(n.ev(env))) else "",
+    "MID": lambda env, x, s, n: _text(x.ev(env))[int(_number(s.ev(env))) - 1:int(_number(s.ev(env))) - 1 + int(_number(n.ev(env)))],
+}
+
+
+# ============================================================================================ formula text checks
+_TOKEN = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|([A-Za-z_][A-Za-z0-9_.]*)\s*\(|([()])')
+
+
+def check_formula(text: str) -> list[str]:
+    """Problems of a formula text (with or without '='): functions outside ALLOWED_FUNCTIONS, length over
+    8,192, nesting over 64 levels. Tokenises string literals and quoted sheet names away first."""
+    problems = []
+    if len(text) > MAX_LENGTH:
+        problems.append(f"长度 {len(text)} 超过 {MAX_LENGTH}")
+    depth = best = 0
+    stack = []
+    for m in _TOKEN.finditer(text):
+        if m.group(1):
+            name = m.group(1).upper()
+            if name not in ALLOWED_FUNCTIONS:
+                problems.append(f"函数 {name} 不在允许的函数集中")
+            stack.append(True)
+            depth += 1
+            best = max(best, depth)
+        elif m.group(2) == "(":
+            stack.append(False)
+        elif m.group(2) == ")":
+            if not stack:
+                problems.append("括号不配对")
+                break
+            if stack.pop():
+                depth -= 1
+    if stack:
+        problems.append("括号不配对")
+    if best > MAX_NESTING:
+        problems.append(f"函数嵌套 {best} 层，超过 {MAX_NESTING}")
+    return problems
+
+
+def functions_used(text: str) -> set[str]:
+    return {m.group(1).upper() for m in _TOKEN.finditer(text) if m.group(1)}
+
+
+def nesting(text: str) -> int:
+    depth = best = 0
+    stack = []
+    for m in _TOKEN.finditer(text):
+        if m.group(1):
+            stack.append(True)
+            depth += 1
+            best = max(best, depth)
+        elif m.group(2) == "(":
+            stack.append(False)
+        elif m.group(2) == ")" and stack and stack.pop():
+            depth -= 1
+    return best
+
+
+# ============================================================================================ what rules build
+@dataclass
+class NativeRule:
+    """A family's translation: ``guards`` [(condition, message)] checked in order before scoring (a message
+    instead of a score), ``score`` (unrounded unless the family rounds parts) and ``phrase`` (what was found,
+    as text, like Outcome.phrase), ``parts`` [(name, points, NativeRule)] for a composite."""
+    guards: list = field(default_factory=list)
+    score: X = None
+    phrase: X = None
+    parts: tuple = ()
+    rounded: bool = False  # the score is already a sum of rounded items (checklist)
+
+
+@dataclass
+class MeasureX:
+    num: X
+    den: X | None
+    raw: X        # num/den (only meaningful when den <> 0)
+    cmp: X        # ROUND(num/den, 12): what comparisons use
+
+
+class Nx:
+    """What a rule's translation refers to: each input's value cell (valid once its check cell is "")."""
+
+    def __init__(self, system, values: dict, checks: dict):
+        self.system = system
+        self.values, self.checks = values, checks
+        self.digits = system.rounding_digits
+
+    def val(self, iid) -> X:
+        return self.values[iid]
+
+    def check(self, iid) -> X:
+        return self.checks[iid]
+
+    def round(self, x) -> X:
+        """The system's rounding (half up) of a score x ≥ 0, written as numbers.round_to computes it:
+        INT(y + 0.5 + 1E-9 + 4E-15·y) / 10^d with y = x·10^d — the same float operations in the same order, so
+        4.575 reached as 4.574999999999999 rounds to 4.58 here as in the engine (ROUND would give 4.57)."""
+        p = 10 ** self.digits
+        y = x * p
+        return INT(y + 0.5 + 1e-9 + 4e-15 * y) / p
+
+    def measure(self, m) -> MeasureX:
+        """The measure's numerator, denominator, quotient and the value compared with edges: the quotient rounded
+        to 12 decimals (exact for cent amounts, see the module docstring), or, when the system compares as
+        printed, that rounded half up to the printed digits (2 decimals of a percentage = 4 of the fraction)."""
+        num = _signed_sum([(self.val(i), s) for i, s in m.num])
+        den = _signed_sum([(self.val(i), s) for i, s in m.den]) if m.den else None
+        raw = num / den if den is not None else num
+        cmp = ROUND(raw, CMP_DIGITS) if den is not None else raw
+        if getattr(m, "printed_digits", None) is not None:
+            cmp = ROUND(cmp, m.printed_digits + (2 if m.percent else 0))
+        return MeasureX(num, den, raw, cmp)
+
+    def formula_text(self, m) -> X:
+        """'(161226-155385)/55100' as Figure.formula writes it (each amount as fmt_num shows it)."""
+        def terms(ts):
+            out = []
+            for k, (i, s) in enumerate(ts):
+                out += ([] if k == 0 and s > 0 else ["+" if s > 0 else "-"]) + [self.num(self.val(i))]
+            return (["("] + out + [")"]) if len(ts) > 1 else out
+        if not m.den:
+            return Str("")
+        return CAT(*terms(m.num), "/", *terms(m.den))
+
+    @staticmethod
+    def pct(x) -> X:
+        """95.15% (half up, 2 decimals), as fmt_pct."""
+        return fn("TEXT", x, "0.00%")
+
+    def num(self, x) -> X:
+        """2, 1.95, 0.5 — a score as fmt_num writes it."""
+        return ROUND(x, self.digits) & ""
+
+
+def _signed_sum(terms) -> X:
+    out = None
+    for x, s in terms:
+        if out is None:
+            out = x if s > 0 else -x
+        else:
+            out = out + x if s > 0 else out - x
+    return out
+
+
+def interval_test(x: X, iv, domain_min=-math.inf) -> X | None:
+    """The condition ``x in iv`` (None when always true)."""
+    conds = []
+    if not math.isinf(iv.lo) and not (iv.lo <= domain_min and iv.lo_closed):
+        conds.append(x >= iv.lo if iv.lo_closed else x > iv.lo)
+    if not math.isinf(iv.hi):
+        conds.append(x <= iv.hi if iv.hi_closed else x < iv.hi)
+    if not conds:
+        return None
+    return conds[0] if len(conds) == 1 else AND(*conds)
+
+
+def chain(x: X, cases, domain_min=-math.inf) -> X:
+    """IF(x in iv1, v1, IF(x in iv2, v2, … vN)) over intervals that tile the domain (the last is the rest)."""
+    out = lit(cases[-1][1])
+    for iv, v in reversed(cases[:-1]):
+        c = interval_test(x, iv, domain_min)
+        out = lit(v) if c is None else IF(c, v, out)
+    return out
+
+
+# ============================================================================================ inputs
+def input_check(spec, cell: X) -> X:
+    """"" when the input cell holds a usable value, else a short Chinese message naming the input."""
+    name = spec.name
+    blank = "未填写：" + name
+    k = spec.kind
+    if k == "text":
+        return Str("")
+    if k == "flag":
+        ok = OR(cell.eq("是"), cell.eq("否"), AND(ISNUMBER(cell), OR(cell.eq(0), cell.eq(1))))
+        return IF(ISBLANK(cell), blank, IF(ok, "", f"「{name}」应填“是”或“否”"))
+    if k == "choice":
+        # AND evaluates every argument, so INT of a text would be an error: test the number apart
+        ok = IF(ISNUMBER(cell), AND(cell >= 1, cell <= len(spec.options), INT(cell).eq(cell)),
+                OR(*[cell.eq(o) for o in spec.options]))
+        return IF(ISBLANK(cell), blank, IF(ok, "", f"「{name}」应选择：" + "／".join(spec.options)))
+    na = spec.not_applicable == "full"  # “不适用” is a valid entry (scores full points)
+    if k == "judgement":
+        ok = OR(cell.eq("是"), cell.eq("否"), *([cell.eq(NA_TEXT)] if na else []),
+                AND(ISNUMBER(cell), cell >= spec.min, cell <= spec.max))
+        also = f"，无此项业务的填“{NA_TEXT}”" if na else ""
+        return IF(ISBLANK(cell), blank, IF(ok, "", f"「{name}」应为 0 到 {_g(spec.max)} 分，或“是”/“否”{also}"))
+    # amount, count, rate, score: a number in range
+    v = IF(cell > 1, cell / 100, cell) if k == "rate" else cell
+    rng = []
+    if k == "count":
+        rng.append((INT(cell).ne(cell), f"「{name}」应为整数"))
+    rng.append((ABS(v) > 1e15, f"「{name}」数值过大，超出合理范围"))
+    if spec.min is not None:
+        rng.append((v < spec.min, f"「{name}」不能小于 {_bound(spec, spec.min)}"))
+    if spec.max is not None and math.isfinite(spec.max):
+        rng.append((v > spec.max, f"「{name}」不能大于 {_bound(spec, spec.max)}"))
+    out = Str("")
+    for c, msg in reversed(rng):
+        out = IF(c, msg, out)
+    checked = IF(ISBLANK(cell), blank, IF(NOT(ISNUMBER(cell)), f"「{name}」应为数字", out))
+    return IF(cell.eq(NA_TEXT), "", checked) if na else checked
+
+
+def ABS(x): return fn("ABS", x)
+
+
+def input_value(spec, cell: X) -> X:
+    """The input as a number the rules use: 是/否 → points or 1/0, an option → its position, a rate → fraction."""
+    k = spec.kind
+    num = IF(ISNUMBER(cell), cell, 0)
+    if k == "rate":
+        return IF(ISNUMBER(cell), IF(cell > 1, cell / 100, cell), 0)
+    if spec.not_applicable == "full" and k in ("judgement", "score"):
+        num = IF(cell.eq(NA_TEXT), spec.max, num)
+    if k == "judgement":
+        return IF(cell.eq("是"), spec.max, IF(cell.eq("否"), 0, num))
+    if k == "flag":
+        return IF(OR(cell.eq("是"), cell.eq(1)), 1, 0)
+    if k == "choice":
+        out = num
+        for n, o in reversed(list(enumerate(spec.options, 1))):
+            out = IF(cell.eq(o), n, out)
+        return out
+    if k == "text":
+        return Str("")
+    return num
+
+
+def _g(x):
+    return f"{x:g}"
+
+
+def _bound(spec, b):
+    return f"{b * 100:g}%" if spec.kind == "rate" else f"{b:g} {spec.unit}".strip()
+
+
+# ============================================================================================ indicators
+def refuse_unsupported(system):
+    if system.rounding_mode != "half_up":
+        raise PerfscoreError(
+            f"指标体系“{system.name}”（{system.year} 年版）的舍入方式为 {system.rounding_mode}（四舍六入五成双），"
+            f"表格公式的 ROUND 只能四舍五入，无法精确表示：请改用 Python 版工作簿（--engine python）。")
+
+
+def indicator_score(ind, nx: Nx) -> X:
+    """The 分数 cell: a score rounded by the system's rounding, or a message (text) saying why there is none."""
+    w = ind.weight
+    nr = ind.rule.native(nx)
+    # a sum of rounded parts or items needs no second rounding of its own: ROUND only removes the float noise
+    body = (ROUND if nr.parts or nr.rounded else lambda x, d: nx.round(x))(MIN(MAX(nr.score, 0), w), nx.digits)
+    for cond, msg in reversed(nr.guards):
+        body = IF(cond, msg, body)
+    rule_inputs = [i for i in ind.inputs if i not in ind.veto and i != ind.not_applicable]
+    if rule_inputs:
+        checks = [nx.check(i) for i in rule_inputs]
+        body = IF(CAT(*checks).ne("") if len(checks) > 1 else checks[0].ne(""), first_message(checks), body)
+    if ind.veto:
+        vals = [nx.val(v).eq(1) for v in ind.veto]
+        body = IF(OR(*vals) if len(vals) > 1 else vals[0], 0, body)
+        checks = [nx.check(v) for v in ind.veto]
+        body = IF(CAT(*checks).ne("") if len(checks) > 1 else checks[0].ne(""), first_message(checks), body)
+    if ind.not_applicable:
+        na = ind.not_applicable
+        body = IF(nx.check(na).ne(""), nx.check(na), IF(nx.val(na).eq(1), nx.round(w), body))
+    return body
+
+
+def indicator_reason(ind, nx: Nx, score: X, weight: X) -> X:
+    """The 扣分说明 reason: the message when there is no score; else what was found and the deduction."""
+    nr = ind.rule.native(nx)
+    d = nx.digits
+    if nr.parts:
+        lines = []
+        for _name, pts, part in nr.parts:
+            ded = ROUND(pts - nx.round(MIN(MAX(part.score, 0), pts)), d)
+            lines.append(IF(ded > 0, CAT("；", part.phrase, "，扣 ", nx.num(ded), " 分"), ""))
+        deducted = fn("MID", CAT(*lines), 2, 4000)
+    else:
+        deducted = CAT(nr.phrase, "，扣 ", nx.num(weight - score), " 分")
+    body = IF(score >= weight, CAT(nr.phrase, "，得满分"), deducted)
+    if ind.veto:
+        vals = [nx.val(v).eq(1) for v in ind.veto]
+        body = IF(OR(*vals) if len(vals) > 1 else vals[0],
+                  f"{ind.veto_label}，本项指标得 0 分，扣 {_g(ind.weight)} 分", body)
+    if ind.not_applicable:
+        body = IF(nx.val(ind.not_applicable).eq(1), f"{ind.not_applicable_label}，得满分", body)
+    return IF(NOT(ISNUMBER(score)), score, body)
+
+
+def total(cells: X, n: int, digits: int, short=False) -> X:
+    """Sum of scores; refuses (a dash where space is short, else the message udfs.total_message writes: the
+    positions, i.e. on 评分表 the 序号, of the cells without a score) when any is not a number."""
+    count = fn("COUNT", cells)
+    if short:
+        msg = Str("—")
+    else:
+        refs = [Ref(k[1], k) for k in cells.keys]
+        listed = CAT(*[IF(ISNUMBER(r), "", f"{k}、") for k, r in enumerate(refs, 1)])
+        msg = IF(count.eq(0), "各项分数均未得出，无法合计",
+                 CAT("第 ", fn("LEFT", listed, fn("LEN", listed) - 1), " 项未得出分数，无法合计"))
+    return IF(count < n, msg, ROUND(fn("SUM", cells), digits))
+
+
+def grade(system, score: X) -> X:
+    g = chain(score, [(iv, label) for iv, label in system.grades])
+    return IF(NOT(ISNUMBER(score)), "综合评分未得出，无法评定等级",
+              IF(OR(score < 0, score > system.total), f"综合评分超出 0–{_g(system.total)} 分，无法评定等级", g))
+
+
+def rate(score: X, weight: X) -> X:
+    return IF(ISNUMBER(score), score / weight, "—")
+
+
+def target(expected: X, actual: X) -> X:
+    """自评表 完成情况: 达成 / 未达成 for a numeric target ("≥90%", "=100%", "<5") against a numeric actual
+    ("98.76%", "=98%", a number); identical text counts as 达成; anything else asks for a human judgement."""
+    e, a = expected, actual
+    two, one = fn("LEFT", e, 2), fn("LEFT", e, 1)
+    ge, le = OR(two.eq(">="), one.eq("≥")), OR(two.eq("<="), one.eq("≤"))
+    oplen = IF(OR(two.eq(">="), two.eq("<=")), 2,
+               IF(OR(one.eq("≥"), one.eq("≤"), one.eq(">"), one.eq("<"), one.eq("=")), 1, 0))
+    tv = fn("VALUE", fn("MID", e, oplen + 1, 99))
+    av = IF(ISNUMBER(a), a, fn("VALUE", IF(fn("LEFT", a, 1).eq("="), fn("MID", a, 2, 99), a)))
+    met = IF(ge, av >= tv, IF(le, av <= tv, IF(one.eq(">"), av > tv, IF(one.eq("<"), av < tv, av.eq(tv)))))
+    numeric = fn("IFERROR", IF(met, "达成", "未达成"), "无法判断：请人工判断")
+    a1, a2 = fn("LEFT", a, 1), fn("LEFT", a, 2)
+    bound = OR(a1.eq("≥"), a1.eq("≤"), a1.eq(">"), a1.eq("<"), a1.eq("＞"), a1.eq("＜"), a2.eq("=>"), a2.eq("=<"))
+    return IF(AND(e.eq(""), a.eq("")), "",
+              IF(e.eq(""), "无法判断：预期指标值为空",
+                 IF(a.eq(""), "无法判断：实际完成指标值为空",
+                    IF(bound, "无法判断：实际值应为实测数值，请人工判断",
+                       IF(a.eq(e), "达成", numeric)))))
+
+
+# ============================================================================================ recalculation
+def recalc(built, inputs: dict) -> dict:
+    """Every native formula cell of ``built`` recomputed with the named inputs set to ``inputs`` (defined name ->
+    cell value; None clears the cell) and the other cells as written: {(sheet, coordinate): value}."""
+    over = {built.names[n]: v for n, v in inputs.items()}
+    memo: dict = {}
+
+    def env(key):
+        if key in memo:
+            return memo[key]
+        if key in over:
+            v = over[key]
+        elif key in built.exprs:
+            v = built.exprs[key].ev(env)
+        elif key in built.cached:
+            v = built.cached[key]
+        else:
+            from openpyxl.utils.cell import coordinate_to_tuple
+            c = built.wb[key[0]]._cells.get(coordinate_to_tuple(key[1]))
+            v = None if c is None else c.value
+        memo[key] = v
+        return v
+
+    return {k: env(k) for k in built.exprs}

@@ -1,0 +1,202 @@
+"""Writing the collect summary: XlsxWriter in constant-memory mode (each row goes to disk as soon as the next
+one starts, so 10,000 or 100,000 departments cost the same memory), laid out to be read on screen and printed.
+
+Every sheet has a title row and a subtitle row (region, rules year, date of collection, where the files came
+from), a frozen header, column widths measured from the content, number formats by column kind, and a print
+setup: A4 landscape, one page wide, the title and header rows repeated on every page, footer
+“第 N 页 共 M 页”. The 等级分布 chart is a chart sheet of its own (等级分布图): one printed page, full size.
+
+Text read from files is always written with ``write_string`` (never ``write``, which would turn "=..." into a
+formula); the workbook options switch XlsxWriter's string-to-formula/number/URL conversions off as well.
+Hyperlinks are relative (to the summary's own folder), so no absolute path goes into the file.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+# column kinds
+TEXT, WRAP, SCORE, PCT, INT, NUMBER, LINK = "text", "wrap", "score", "pct", "int", "number", "link"
+FOOTER = "&C第 &P 页 共 &N 页"
+MAX_URLS = 65_000           # Excel's limit is 65,530 hyperlinks per sheet
+MAX_ROWS = 1_048_576        # rows in an Excel sheet
+_CAPS = {TEXT: 30, WRAP: 50, LINK: 36, SCORE: 12, PCT: 12, INT: 10, NUMBER: 12}
+
+
+@dataclass
+class Column:
+    name: str
+    kind: str = TEXT
+    cap: int | None = None      # widest the column may be (characters)
+
+
+@dataclass
+class Table:
+    """One sheet: ``rows`` are lists of plain values (str, int, float, None), one per column; ``links`` (same
+    length as rows, or None) holds, per row, a relative hyperlink target for the LINK column, or None."""
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list
+    links: list | None = None
+    freeze_cols: int = 0
+    chart: dict | None = None   # {"sheet": name, "categories": col, "values": col, "title": str, "y": str, "x": str}
+    notes: list[str] = field(default_factory=list)  # lines under the table (before any chart)
+
+
+def text_width(v) -> int:
+    """Display width in character cells: CJK and full-width characters count two."""
+    if v is None:
+        return 0
+    if isinstance(v, float):
+        return len(f"{v:.2f}")
+    s = str(v)
+    if s.isascii():
+        return len(s)
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
+
+
+def _widths(t: Table) -> list[float]:
+    out = []
+    rows = t.rows
+    # numbers have a bounded width: a sample of rows is enough; text is measured in every row (up to 20,000)
+    sample = rows if len(rows) <= 2_000 else rows[:1_000] + rows[-1_000:]
+    text_rows = rows if len(rows) <= 20_000 else rows[:10_000] + rows[-10_000:]
+    for j, c in enumerate(t.columns):
+        cap = c.cap or _CAPS[c.kind]
+        numeric = c.kind in (SCORE, PCT, INT, NUMBER)
+        content = max((text_width(r[j]) for r in (sample if numeric else text_rows)), default=0)
+        if c.kind == PCT:
+            content = max(content, 7) if content else 0
+        head = text_width(c.name)
+        if c.kind in (SCORE, PCT, INT, NUMBER):  # numbers: the header wraps (up to five lines) over a narrow column
+            need = max(content + 1.5, math.ceil(head / 5) + 1.5 if head > 6 else head + 1.5)
+        else:
+            need = max(content, head) + 1.5
+        out.append(float(max(5.5, min(cap, need))))
+    return out
+
+
+def _lines(v, width: float) -> int:
+    """Lines a wrapped text takes in a column ``width`` wide. A CJK character of the 10-point body font is about
+    1.7 digit widths of the default font (measured on LibreOffice's rendering), not 2."""
+    if not isinstance(v, str) or not v:
+        return 1
+    return sum(max(1, math.ceil(sum(1.7 if ord(ch) > 0x2E7F else 1 for ch in part) / width))
+               for part in v.split("\n"))
+
+
+def _header_lines(t: Table, widths) -> int:
+    return max(math.ceil(text_width(c.name) / max(1.0, w - 1)) for c, w in zip(t.columns, widths))
+
+
+def write_workbook(path, tables: list[Table], subtitle: str) -> None:
+    """Write ``tables`` (one sheet each, in order) to ``path`` (the caller makes it atomic)."""
+    import xlsxwriter
+
+    from perfscore.errors import PerfscoreError
+    for t in tables:
+        if len(t.rows) + len(t.notes) + 10 > MAX_ROWS:
+            raise PerfscoreError(f"“{t.name}”表有 {len(t.rows)} 行，超过 Excel 工作表的行数上限（{MAX_ROWS} 行）："
+                                 f"请分批汇总（例如按子文件夹）")
+    wb = xlsxwriter.Workbook(str(path), {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+        "strings_to_urls": False, "default_date_format": "yyyy-mm-dd"})
+    base = {"font_name": "宋体", "font_size": 10, "valign": "top"}
+    f = {
+        "title": wb.add_format({**base, "bold": True, "font_size": 14, "font_name": "黑体", "valign": "vcenter",
+                                "text_wrap": True}),
+        "sub": wb.add_format({**base, "font_color": "#404040", "text_wrap": True, "valign": "vcenter"}),
+        "head": wb.add_format({**base, "bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+                               "align": "center", "valign": "vcenter"}),
+        TEXT: wb.add_format({**base, "border": 1}),
+        WRAP: wb.add_format({**base, "border": 1, "text_wrap": True}),
+        SCORE: wb.add_format({**base, "border": 1, "num_format": "0.00"}),
+        PCT: wb.add_format({**base, "border": 1, "num_format": "0.00%"}),
+        INT: wb.add_format({**base, "border": 1, "num_format": "0", "align": "center"}),
+        NUMBER: wb.add_format({**base, "border": 1, "num_format": "General"}),
+        LINK: wb.add_format({**base, "border": 1, "font_color": "#0563C1", "underline": 1}),
+        "note": wb.add_format({**base, "font_color": "#404040"}),
+    }
+    for t in tables:
+        _sheet(wb, f, t, subtitle)
+    wb.close()
+
+
+def _sheet(wb, f, t: Table, subtitle: str) -> None:
+    ws = wb.add_worksheet(t.name)
+    ncol = len(t.columns)
+    widths = _widths(t)
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
+    # short tables: the title rows span extra (empty, default-width) columns rather than wrap into a tower
+    span, total_w = ncol, sum(widths)
+    while total_w < 90:
+        span, total_w = span + 1, total_w + 8.43
+    title_lines = max(1, math.ceil(text_width(t.title) * 1.4 / total_w))  # 14 pt title: wider characters
+    sub_lines = max(1, math.ceil(text_width(subtitle) / total_w))
+    ws.set_row(0, 22 * title_lines)
+    ws.merge_range(0, 0, 0, span - 1, t.title, f["title"])
+    ws.set_row(1, 14 * sub_lines + 4)
+    ws.merge_range(1, 0, 1, span - 1, subtitle, f["sub"])
+    ws.set_row(2, 14 * _header_lines(t, widths) + 6)
+    for j, c in enumerate(t.columns):
+        ws.write_string(2, j, c.name, f["head"])
+    kinds = [c.kind for c in t.columns]
+    fmts = [f[k] for k in kinds]
+    links = t.links
+    urls = 0
+    wrapped = [(j, max(1.0, w - 1)) for j, (k, w) in enumerate(zip(kinds, widths)) if k == WRAP]
+    r = 3
+    for i, row in enumerate(t.rows):
+        if wrapped:  # neither Excel nor LibreOffice fits row heights on opening: give wrapped rows their lines
+            lines = max(_lines(row[j], w) for j, w in wrapped)
+            if lines > 1:
+                ws.set_row(r, min(409, 12.75 * lines + 3))
+        for j, v in enumerate(row):
+            if v is None:
+                ws.write_blank(r, j, None, fmts[j])
+            elif isinstance(v, str):
+                if kinds[j] == LINK and links is not None and links[i] and urls < MAX_URLS:
+                    ws.write_url(r, j, "external:" + links[i], fmts[j], string=v)
+                    urls += 1
+                else:
+                    ws.write_string(r, j, v, f[TEXT] if kinds[j] == LINK else fmts[j])
+            elif isinstance(v, bool):
+                ws.write_string(r, j, "是" if v else "否", fmts[j])
+            else:
+                ws.write_number(r, j, v, fmts[j])
+        r += 1
+    last = max(r - 1, 2)
+    for line in t.notes:
+        r += 1
+        ws.write_string(r, 0, line, f["note"])
+    ws.freeze_panes(3, t.freeze_cols)
+    if t.rows:
+        ws.autofilter(2, 0, last, ncol - 1)
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.repeat_rows(0, 2)
+    ws.set_footer(FOOTER)
+    ws.center_horizontally()
+    ws.fit_to_pages(1, 0)
+    if t.chart:  # a chart sheet of its own: one printed page, in Excel and in LibreOffice alike
+        n = len(t.rows)
+        c = t.chart
+        ch = wb.add_chart({"type": "column"})
+        ch.add_series({"name": t.columns[c["values"]].name,
+                       "categories": [t.name, 3, c["categories"], 2 + n, c["categories"]],
+                       "values": [t.name, 3, c["values"], 2 + n, c["values"]],
+                       "data_labels": {"value": True, "font": {"size": 14}}, "fill": {"color": "#4472C4"}})
+        ch.set_title({"name": c["title"] + "\n" + subtitle, "name_font": {"name": "黑体", "size": 16}})
+        ch.set_x_axis({"name": c["x"], "name_font": {"name": "宋体", "size": 14},
+                       "num_font": {"name": "宋体", "size": 14}})
+        ch.set_y_axis({"name": c["y"], "name_font": {"name": "宋体", "size": 14},
+                       "num_font": {"name": "宋体", "size": 12}, "major_gridlines": {"visible": True}})
+        ch.set_legend({"none": True})
+        cs = wb.add_chartsheet(c["sheet"])
+        cs.set_chart(ch)
+        cs.set_landscape()
+        cs.set_paper(9)
+        cs.set_footer(FOOTER)

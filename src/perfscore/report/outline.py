@@ -1,0 +1,204 @@
+"""Report outlines: the chapters and sentence templates of a region's 自评报告, as data beside its indicator system.
+
+An outline file ``<year>.report.toml`` sits next to ``<year>.toml`` (the system loader only takes digit-only stems,
+so it is never mistaken for a system). It lists the sections in order, each with blocks (a narrative passage, the
+score sentences of one 一级指标, the tables …) and the sentence templates whose ``{placeholders}`` are filled from the
+engine's result. Every key and every placeholder is checked when the file is read; a mistake names file and key.
+See docs/report-outline.md.
+"""
+from __future__ import annotations
+
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from perfscore.engine.case import NARRATIVE_KEYS
+from perfscore.errors import PerfscoreError
+from perfscore.engine.schema import Node
+
+
+class OutlineError(PerfscoreError):
+    def __init__(self, file, key, problem):
+        self.file, self.key, self.problem = str(file), key, problem
+        where = f"{self.file}" + (f"：{key}" if key else "")
+        super().__init__(f"报告提纲文件有误（{where}）：{problem}")
+
+
+# Placeholders every template may use: the case and its result as a whole.
+CASE_FIELDS = frozenset({"year", "department", "preparer", "phone", "system_name", "system_title", "system_year",
+                         "goal_table_title", "total", "grade"})
+_LEVEL = {"name", "weight", "score", "rate"}
+SENTENCE_FIELDS = {
+    "level1": _LEVEL,
+    "group_heading": _LEVEL | {"n"},
+    "group": _LEVEL | {"n", "indicators", "count"},
+    "group_single": _LEVEL | {"n", "indicators", "count"},
+    "indicator": _LEVEL | {"n", "deducted", "data", "figures", "judgement", "verdict", "reason", "level1", "level2"},
+    "data": {"items"},
+    "data_item": {"label", "value"},
+    "data_assumed": {"label", "value", "why"},
+    "figures": {"items"},
+    "figure": {"label", "value"},
+    "figure_formula": {"label", "value", "formula"},
+    "judgement": {"items"},
+    "judgement_item": {"label", "score", "points"},
+    "verdict_full": {"reason"},
+    "verdict_deducted": {"reason", "deducted"},
+    "overall": {"parts"},
+    "overall_part": _LEVEL,
+    "problem": _LEVEL | {"n", "deducted", "reason", "figures"},
+    "no_problems": set(),
+    "score_table_title": set(),
+    "goal_table_title": set(),
+    "findings_intro": {"count"},
+    "finding": {"n", "message"},
+    "no_findings": set(),
+    "assumed_intro": set(),
+    "assumed": {"n", "label", "value", "why"},
+}
+REPORT_FIELDS = {"title": set(), "header": set(), "fill_in": {"label", "hint"}}
+BLOCK_KINDS = ("narrative", "text", "scores", "overall", "problems", "score_table", "goal_table", "findings")
+FALLBACKS = ("goal_table.expected", "goal_table.actual")
+WHEN = ("always", "stated")
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A sentence with named placeholders; ``fill`` never leaves one behind (all were checked at load)."""
+    text: str
+    parts: tuple  # (literal, field name or None)
+
+    def fill(self, values: dict) -> str:
+        return "".join(lit + ("" if name is None else str(values[name])) for lit, name in self.parts)
+
+    def __bool__(self):
+        return bool(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    kind: str
+    key: str = ""          # narrative: NARRATIVE_KEYS key
+    hint: str = ""         # narrative: one line saying what goes there
+    fallback: str = ""     # narrative: 自评表 text used when the source has no such passage
+    level1: str = ""       # scores: the 一级指标 whose groups and indicators are written
+    template: Template | None = None  # text
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    heading: Template
+    level: int
+    blocks: tuple[Block, ...]
+    landscape: bool = False
+    when: str = "always"
+
+
+@dataclass
+class Outline:
+    path: str
+    title: Template
+    header: tuple[Template, ...]
+    fill_in: Template
+    sentences: dict[str, Template]
+    sections: list[Section] = field(default_factory=list)
+
+    def check_against(self, system) -> None:
+        """Every 一级指标 named by a scores block exists in the system that scored the source."""
+        ids = {lv.id for lv in system.level1}
+        for k, s in enumerate(self.sections):
+            for b in s.blocks:
+                if b.kind == "scores" and b.level1 not in ids:
+                    raise OutlineError(self.path, f"sections[{k}].blocks.level1",
+                                       f"指标体系 {system.year} 年版没有一级指标 {b.level1!r}；可用的有："
+                                       + "、".join(f"{lv.id}（{lv.name}）" for lv in system.level1))
+
+
+def _template(node: Node, key: str, allowed, *, text=None) -> Template:
+    text = node.take(key, str) if text is None else text
+    allowed = set(allowed) | CASE_FIELDS
+    parts = []
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        node.fail(key, f"模板 {text!r} 的花括号不成对（{exc}）：占位符写作 {{名称}}，文字中的花括号写作 {{{{ 或 }}}}")
+    for lit, name, spec, conv in parsed:
+        if name is None:
+            parts.append((lit, None))
+            continue
+        if spec or conv:
+            node.fail(key, f"占位符 {{{name}}} 不能带格式或转换（“:”“!”）：数字的写法由程序统一处理")
+        if name not in allowed:
+            node.fail(key, f"未知的占位符 {{{name}}}；此模板可用：" + "、".join(f"{{{a}}}" for a in sorted(allowed)))
+        parts.append((lit, name))
+    return Template(text, tuple(parts))
+
+
+def load_outline(path) -> Outline:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise OutlineError(path, None, "文件不存在：请在指标体系文件旁放置 <年度>.report.toml（可复制已有年度的提纲修改），"
+                                       "或用 --outline 指定提纲文件") from None
+    except OSError as exc:
+        raise OutlineError(path, None, f"无法读取文件（{exc.strerror or exc}）") from None
+    except UnicodeDecodeError:
+        raise OutlineError(path, None, "文件不是 UTF-8 编码：请用 UTF-8 保存") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise OutlineError(path, None, f"TOML 语法错误：{exc}") from None
+    f = str(path)
+    root = Node(data, f, "", OutlineError)
+    if root.take("schema", int) != 1:
+        root.fail("schema", "不支持的格式版本：本程序读取 schema = 1")
+    r = root.child("report")
+    title = _template(r, "title", REPORT_FIELDS["title"])
+    header_texts = r.take("header", list)
+    header = []
+    for i, t in enumerate(header_texts):
+        if not isinstance(t, str):
+            r.fail("header", f"第 {i + 1} 项应为文字")
+        header.append(_template(r, "header", REPORT_FIELDS["header"], text=t))
+    fill_in = _template(r, "fill_in", REPORT_FIELDS["fill_in"])
+    r.done()
+    s = root.child("sentences")
+    sentences = {k: _template(s, k, allowed) for k, allowed in SENTENCE_FIELDS.items()}
+    s.done()
+    out = Outline(f, title, tuple(header), fill_in, sentences)
+    for k, sec in enumerate(root.children("sections")):
+        heading = _template(sec, "heading", ())
+        level = sec.take("level", int, check=lambda v: None if v in (1, 2) else "应为 1（一级标题）或 2（二级标题）")
+        landscape = sec.take("landscape", bool, default=False)
+        when = sec.take("when", str, default="always",
+                        check=lambda v: None if v in WHEN else f"应为 {'、'.join(WHEN)} 之一")
+        blocks = []
+        for b in sec.children("blocks", default=[]):
+            kind = b.take("kind", str, check=lambda v: None if v in BLOCK_KINDS else
+                          f"未知的块类型 {v!r}；可用：{'、'.join(BLOCK_KINDS)}")
+            if kind == "narrative":
+                key = b.take("key", str, check=lambda v: None if v in NARRATIVE_KEYS else
+                             "应为以下之一：" + "、".join(f"{a}（{z}）" for a, z in NARRATIVE_KEYS.items()))
+                blk = Block(kind, key=key, hint=b.take("hint", str),
+                            fallback=b.take("fallback", str, default="",
+                                            check=lambda v: None if v in FALLBACKS else f"应为 {'、'.join(FALLBACKS)} 之一"))
+            elif kind == "text":
+                blk = Block(kind, template=_template(b, "template", ()))
+            elif kind == "scores":
+                blk = Block(kind, level1=b.take("level1", str))
+            else:
+                blk = Block(kind)
+            b.done()
+            blocks.append(blk)
+        sec.done()
+        out.sections.append(Section(heading, level, tuple(blocks), landscape, when))
+    root.done()
+    if not out.sections:
+        root.fail("sections", "至少要有一个章节")
+    return out
+
+
+def outline_path_for(system) -> Path:
+    """``<dir>/<stem>.report.toml`` beside the system file that scored the source."""
+    p = Path(system.path)
+    return p.with_name(f"{p.stem}.report.toml")
