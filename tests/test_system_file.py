@@ -145,3 +145,12 @@ def test_every_packaged_input_names_its_source(system2020):
     """Issue 15: an officer sees where each figure comes from (数据来源)."""
     missing = [s.name for s in system2020.inputs.values() if not s.source]
     assert not missing
+
+
+def test_every_rule_family_has_a_builder():
+    """A family added to rules.py without a reader in build/families.py could never be named in a system file."""
+    from perfscore.engine import rules as R
+    from perfscore.engine.build.families import BUILDERS
+    assert set(BUILDERS) == set(R.FAMILIES)
+    for fam, builder in BUILDERS.items():
+        assert builder.__module__ == "perfscore.engine.build.families", fam

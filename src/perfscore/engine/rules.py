@@ -1,7 +1,7 @@
 """Rule families: the scoring logic, with no numbers of its own.
 
-Every indicator in a system file names a family and its parameters. ``compile_rule`` turns those parameters
-(already validated by ``system.py``) into an object with ``points`` (its maximum), ``inputs`` (the input ids it
+Every indicator in a system file names a family and its parameters. ``perfscore.engine.build.families`` reads
+and validates those parameters into an object with ``points`` (its maximum), ``inputs`` (the input ids it
 reads) and ``evaluate(values) -> Outcome``. Scores here are unrounded; the indicator rounds once, by the
 system's rounding mode. Each Outcome carries the figures it computed and a short Chinese phrase saying what was
 found, from which the engine builds the one-line reason ("政府采购执行率 95.15%，扣 0.05 分").

@@ -12,7 +12,7 @@ from perfscore.errors import InputError, PerfscoreError
 from perfscore.engine.inputs import NA_TEXT
 from perfscore.engine.numbers import fmt_num, round_to
 from perfscore.engine.rules import EPS, Figure, Outcome
-from perfscore.engine.system import Indicator, Level, System
+from perfscore.engine.model import Indicator, Level, System
 
 MISSING = object()  # an argument that was not given at all (an omitted optional UDF argument): defaults apply
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from perfscore.engine.system import DEFAULT_REGION, _year_files, load_system_file, require_exact_year
+from perfscore.engine.system import DEFAULT_REGION, load_system_file, require_exact_year, year_files
 
 KEYED = ("id", "label", "input", "name")  # how list items are matched between years
 
@@ -16,7 +16,7 @@ def _system_path(spec: str, region=DEFAULT_REGION) -> Path:
         return Path(spec)
     if not spec.isdigit():
         raise UnknownYear(f"“{spec}”既不是年度也不是 .toml 文件")
-    files = _year_files(region, None)
+    files = year_files(region, None)
     if int(spec) not in files:
         raise UnknownYear(f"没有 {spec} 年度的指标体系：现有年度为 {'、'.join(map(str, sorted(files)))}")
     return files[int(spec)]
