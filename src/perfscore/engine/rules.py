@@ -260,8 +260,7 @@ class Rule:
 
     def _round(self, x: float) -> float:
         """The system's rounding, for scores a reason states separately (parts, checklist items)."""
-        r = getattr(self, "rounder", None)
-        return r(x) if r else x
+        return self.rounder(x)
 
 
 def _in_band(mv: MeasureValue, iv: Interval) -> bool:
@@ -481,7 +480,7 @@ class LinearDeduction(_MeasureRule):
         if math.isinf(mv.v):  # a positive amount over a zero base: as far beyond the threshold as it gets
             return Outcome(self.floor, f"{m.label}{fig.display}（{fig.formula}），按超出处理", "deducted", (fig,))
         pp = sign * (mv.v - self.threshold) * 100
-        mode = getattr(self, "count_points", "pro_rata")
+        mode = self.count_points
         said = f"，{side} {lim} {fmt_num(pp, fig.digits)} 个百分点"
         if mode != "pro_rata":
             counted = floor_exact(mv, self.threshold, 0.01, sign, ceil=(mode == "started_points"))
@@ -501,7 +500,7 @@ class LinearDeduction(_MeasureRule):
         v = self._native_value(mx)
         pp = ((v - self.threshold) if sign > 0 else (self.threshold - v)) * 100
         said = N.CAT(f"，{side_out} {lim} ", nx.num(pp), " 个百分点")
-        mode = getattr(self, "count_points", "pro_rata")
+        mode = self.count_points
         if mode != "pro_rata":
             q = N.ROUND(((mx.cmp - self.threshold) if sign > 0 else (self.threshold - mx.cmp)) / 0.01, 10)
             pp = N.INT(q) if mode == "full_points" else -N.INT(-q)
@@ -656,7 +655,7 @@ class QuarterlyProgress(Rule):
 
     def evaluate(self, vals):
         total, ratios, behind, figs = 0.0, [], [], []
-        each = getattr(self, "capping", "each_quarter") == "each_quarter"
+        each = self.capping == "each_quarter"
         for (i, sched, pts), label in zip(self.quarters, self.labels):
             v = vals[i]
             r = v / sched
@@ -677,7 +676,7 @@ class QuarterlyProgress(Rule):
 
     def native(self, nx):
         from perfscore.excel import native as N
-        each = getattr(self, "capping", "each_quarter") == "each_quarter"
+        each = self.capping == "each_quarter"
         ratios, behind, total = [], [], None
         for (i, sched, pts), label in zip(self.quarters, self.labels):
             v = nx.val(i)
