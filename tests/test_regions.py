@@ -209,3 +209,37 @@ def test_a_case_file_names_its_region(two_regions, tmp_path, capsys):
     assert "综合评分：83.25" in capsys.readouterr().out
     out = tmp_path / "某局.xlsx"
     assert main(["template", "--year", "2018", "--engine", "excel", "--case", str(case), "-o", str(out)]) == 0
+
+
+def test_report_for_a_region_without_its_own_outline(tp_workbook, tmp_path):
+    """The test region ships no 2018.report.toml: the draft follows the generic outline (every 一级指标 in the
+    system's order) and the terminal says so and where the region's own outline would go."""
+    import io
+
+    from docx import Document
+    out, said = tmp_path / "报告.docx", io.StringIO()
+    assert main(["report", str(tp_workbook), "-o", str(out)], out=said) == 0
+    said = said.getvalue()
+    assert "没有报告提纲" in said and "testprovince" in said and "2018.report.toml" in said and "通用提纲" in said
+    doc = Document(str(out))
+    texts = [p.text for p in doc.paragraphs]
+    headings = [t for t in texts if re.fullmatch(r"（[一二三四]）(投入|过程|产出|效果)", t)]
+    assert headings == ["（一）投入", "（二）过程", "（三）产出", "（四）效果"]
+    assert "投入指标满分30分，评价得分23.75分，得分率79.17%。" in texts
+    assert any("综合得分83.25分，评价等级为“良”" in t for t in texts)
+    assert not any(t.startswith("部门（单位）整体支出绩效目标完成情况自评表") for t in texts)  # no goal_table here
+    table = doc.tables[-1]
+    first_column = [row.cells[0].text for row in table.rows]
+    assert {"投入", "过程", "产出", "效果"} <= set(first_column)
+    assert table.rows[-1].cells[-1].text == table.rows[-1].cells[4].text  # 填表人 value spans the right half
+
+
+def test_generic_outline_needs_a_heading_for_every_level1(tmp_path):
+    from perfscore.report.outline import GENERIC_OUTLINE, OutlineError, load_outline
+    p = tmp_path / "x.report.toml"
+    p.write_text(GENERIC_OUTLINE.read_text("utf-8").replace(', heading = "（{n}）{name}"', ""), "utf-8")
+    with pytest.raises(OutlineError, match="heading"):
+        load_outline(p)
+    p.write_text(GENERIC_OUTLINE.read_text("utf-8").replace("（{n}）{name}", "（{n}）{nam}"), "utf-8")
+    with pytest.raises(OutlineError, match="nam"):
+        load_outline(p)

@@ -446,7 +446,7 @@ def cmd_report(args, out):
     from perfscore.report.docx_report import Unscorable, write_report
     try:
         written = write_report(args.source, args.output, force=args.force, pdf=args.pdf, outline_path=args.outline,
-                               year=args.year, system_path=args.system)
+                               year=args.year, system_path=args.system, on_note=lambda t: out.write(f"注意：{t}\n"))
     except Unscorable as exc:
         sys.stderr.write(f"perfscore：{exc}\n")
         return EXIT_UNSCORABLE
@@ -459,7 +459,7 @@ cmd_report.configure = lambda p: (
     p.add_argument("source", metavar="来源", help="案例文件（.toml）或填好的评分工作簿（.xlsm/.xlsx）"),
     p.add_argument("-o", "--output", metavar="路径", required=True, help="报告草稿（.docx）"),
     p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF（与 .docx 同名）"),
-    p.add_argument("--outline", metavar="路径", help="报告提纲文件（默认：指标体系文件旁的 <年度>.report.toml）"),
+    p.add_argument("--outline", metavar="路径", help="报告提纲文件（默认：指标体系文件旁的 <年度>.report.toml；没有则用通用提纲）"),
     _system_args(p),
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
 command("report", "起草部门整体支出绩效自评报告（Word，党政机关公文格式）：每个得分、得分率、比率都由引擎按来源重新计算，"

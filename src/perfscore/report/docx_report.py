@@ -19,7 +19,7 @@ from perfscore.engine.crosscheck import Finding, cross_check
 from perfscore.engine.scoring import CaseResult, IndicatorResult, score_case
 from perfscore.errors import PerfscoreError
 from perfscore.engine.numbers import fmt_num, fmt_pct
-from perfscore.report.outline import Outline, load_outline, outline_path_for
+from perfscore.report.outline import EVERY_LEVEL1, Outline, outline_for
 
 # ------------------------------------------------------------------------------------------ GB/T 9704-2012
 FONT_TITLE = "方正小标宋简体"
@@ -593,17 +593,14 @@ def _block(b: DocxBuilder, w: Writer, blk, src):
                     b.para(line)
     elif blk.kind == "text":
         b.para(w.fill(blk.template))
+    elif blk.kind == "scores" and blk.level1 == EVERY_LEVEL1:
+        for n, lv in enumerate(w.system.level1, 1):
+            lr = w.r.level1[lv.id]
+            b.para(w.fill(blk.heading, n=DIGITS_ZH[n] if n <= 10 else n, name=lv.name,
+                          weight=_score(lv.weight), score=_score(lr.score), rate=_rate(lr.score, lv.weight)), "二级标题")
+            _scores(b, w, lv.id)
     elif blk.kind == "scores":
-        first = w.level1_sentence(blk.level1)
-        if first:
-            b.para(first)
-        for heading, sentence, paras in w.groups(blk.level1):
-            if heading:
-                b.para(heading, "三级标题")
-            if sentence:
-                b.para(sentence)
-            for p in paras:
-                b.para(p)
+        _scores(b, w, blk.level1)
     elif blk.kind == "overall":
         b.para(w.overall())
     elif blk.kind == "problems":
@@ -614,8 +611,22 @@ def _block(b: DocxBuilder, w: Writer, blk, src):
             b.para(p)
     elif blk.kind == "score_table":
         _score_table(b, w)
-    elif blk.kind == "goal_table":
+    elif blk.kind == "goal_table" and w.system.goal_table is not None:  # a system without a 自评表: none here
         _goal_table(b, w)
+
+
+def _scores(b: DocxBuilder, w: Writer, level1: str):
+    """One 一级指标: its sentence, then each 二级指标's heading and sentence and its indicators' paragraphs."""
+    first = w.level1_sentence(level1)
+    if first:
+        b.para(first)
+    for heading, sentence, paras in w.groups(level1):
+        if heading:
+            b.para(heading, "三级标题")
+        if sentence:
+            b.para(sentence)
+        for p in paras:
+            b.para(p)
 
 
 def _score_table(b: DocxBuilder, w: Writer):
@@ -636,7 +647,7 @@ def _score_table(b: DocxBuilder, w: Writer):
                 if ir.indicator.level2.id != l2.id:
                     continue
                 ind = ir.indicator
-                rows.append([l1.printed if len(rows) == start1 else "", l2.name if len(rows) == start2 else "",
+                rows.append([(l1.printed or l1.name) if len(rows) == start1 else "", l2.name if len(rows) == start2 else "",
                              ind.name, _score(ind.weight), ind.description, ind.criteria, _score(ir.score)])
             if len(rows) - 1 > start2:
                 merges.append((start2, 1, len(rows) - 1, 1))
@@ -645,8 +656,8 @@ def _score_table(b: DocxBuilder, w: Writer):
     end = len(rows)
     rows.append(["综合评分", None, None, None, None, None, _score(r.total)])
     rows.append(["评分等级", None, None, None, None, None, r.grade])
-    rows.append(["填表人", None, None, None, None, None, w.base["preparer"]])
-    merges += [(k, 0, k, 5) for k in range(end, end + 3)]
+    rows.append(["填表人", None, None, None, w.base["preparer"], None, None])   # a name needs more than the 得分 column
+    merges += [(k, 0, k, 5) for k in range(end, end + 2)] + [(end + 2, 0, end + 2, 3), (end + 2, 4, end + 2, 6)]
     b.table(SCORE_WIDTHS, 2, rows, merges=merges, bold_rows=range(end, end + 3), keep_rows=range(end - 1, end + 2))
 
 
@@ -702,8 +713,9 @@ def _goal_table(b: DocxBuilder, w: Writer):
 
 # ------------------------------------------------------------------------------------------ writing files
 def write_report(source, output, *, force=False, pdf=False, outline_path=None, year=None, system_path=None,
-                 src: Source | None = None) -> list[Path]:
-    """Write the .docx (and, with ``pdf``, a PDF beside it) atomically; refuse to overwrite without ``force``."""
+                 src: Source | None = None, on_note=None) -> list[Path]:
+    """Write the .docx (and, with ``pdf``, a PDF beside it) atomically; refuse to overwrite without ``force``.
+    ``on_note(text)`` hears when the generic outline stands in for the region's own."""
     from perfscore.files import atomic_output, check_output
     output = check_output(output, ".docx", force, "报告")
     pdf_path = output.with_suffix(".pdf")
@@ -713,7 +725,9 @@ def write_report(source, output, *, force=False, pdf=False, outline_path=None, y
         from perfscore.report.render import soffice
         soffice()   # before anything is written: say now that LibreOffice is missing
     src = src or load_source(source, year=year, system_path=system_path)
-    outline = load_outline(outline_path or outline_path_for(src.result.system))
+    outline, note = outline_for(src.result.system, outline_path)
+    if note and on_note:
+        on_note(note)
     built = build_report(src, outline)
     title = outline.title.fill({**Writer(src, outline).base})
     with atomic_output(output) as tmp:

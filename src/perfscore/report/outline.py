@@ -61,6 +61,7 @@ REPORT_FIELDS = {"title": set(), "header": set(), "fill_in": {"label", "hint"}}
 BLOCK_KINDS = ("narrative", "text", "scores", "overall", "problems", "score_table", "goal_table", "findings")
 FALLBACKS = ("goal_table.expected", "goal_table.actual")
 WHEN = ("always", "stated")
+EVERY_LEVEL1 = "*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,8 @@ class Block:
     key: str = ""          # narrative: NARRATIVE_KEYS key
     hint: str = ""         # narrative: one line saying what goes there
     fallback: str = ""     # narrative: 自评表 text used when the source has no such passage
-    level1: str = ""       # scores: the 一级指标 whose groups and indicators are written
+    level1: str = ""       # scores: the 一级指标 whose groups and indicators are written; "*": every one in turn
+    heading: Template | None = None   # scores with level1 = "*": the heading before each 一级指标
     template: Template | None = None  # text
 
 
@@ -109,7 +111,7 @@ class Outline:
         ids = {lv.id for lv in system.level1}
         for k, s in enumerate(self.sections):
             for b in s.blocks:
-                if b.kind == "scores" and b.level1 not in ids:
+                if b.kind == "scores" and b.level1 != EVERY_LEVEL1 and b.level1 not in ids:
                     raise OutlineError(self.path, f"sections[{k}].blocks.level1",
                                        f"指标体系 {system.year} 年版没有一级指标 {b.level1!r}；可用的有："
                                        + "、".join(f"{lv.id}（{lv.name}）" for lv in system.level1))
@@ -185,7 +187,9 @@ def load_outline(path) -> Outline:
             elif kind == "text":
                 blk = Block(kind, template=_template(b, "template", ()))
             elif kind == "scores":
-                blk = Block(kind, level1=b.take("level1", str))
+                level1 = b.take("level1", str)
+                each = _template(b, "heading", _LEVEL | {"n"}) if level1 == EVERY_LEVEL1 else None
+                blk = Block(kind, level1=level1, heading=each)
             else:
                 blk = Block(kind)
             b.done()
@@ -202,3 +206,21 @@ def outline_path_for(system) -> Path:
     """``<dir>/<stem>.report.toml`` beside the system file that scored the source."""
     p = Path(system.path)
     return p.with_name(f"{p.stem}.report.toml")
+
+
+GENERIC_OUTLINE = Path(__file__).with_name("generic.report.toml")
+
+
+def outline_for(system, path=None) -> tuple[Outline, str | None]:
+    """The outline to draft with, and a note when it is not the region's own: ``path`` if given; else the file
+    beside the system; else the generic outline (every 一级指标 in the system's order, the usual closing chapters),
+    with a note saying where the region's own outline would go."""
+    if path is not None:
+        return load_outline(path), None
+    own = outline_path_for(system)
+    if own.exists():
+        return load_outline(own), None
+    note = (f"{system.name}（{system.year} 年版）没有报告提纲（{own}），已按通用提纲起草：各一级指标依次成节。"
+            f"如需本地区的章节和句式，复制 {GENERIC_OUTLINE}（或已有地区的提纲）到该位置修改，"
+            f"格式见 docs/report-outline.md")
+    return load_outline(GENERIC_OUTLINE), note
