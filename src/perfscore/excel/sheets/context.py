@@ -20,6 +20,8 @@ from perfscore.excel.sheets.style import cell
 
 
 class Context:
+    """The state one workbook's sheets share; made once per ``build_workbook``."""
+
     def __init__(self, built, case, password, engine="python"):
         """``built``: the empty ``Built`` to fill (it carries the system); ``engine``: a key of ``ENGINES``."""
         self.system, self.case, self.password = built.system, case, password

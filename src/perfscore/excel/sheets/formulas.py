@@ -31,9 +31,10 @@ class PythonFormulas:
         self.ctx = ctx
 
     def input_helpers(self, ws, row, spec, coord):
-        pass
+        """基础数据's hidden check and value columns: the Python version has none (PERF_* reads the inputs)."""
 
     def _call(self, ind) -> str:
+        """The indicator's PERF_* call: its inputs by their defined names, then the system's year and region."""
         args = [self.ctx.system.inputs[i].name for i in ind.inputs] + [YEAR_NAME, REGION_NAME]
         return f"{ind.function}({','.join(args)})"
 

@@ -18,6 +18,7 @@ NUMFMT = {"amount": "#,##0.00", "count": "0", "rate": "0.00%", "judgement": "0.0
 
 
 def font(size=10, bold=False, name=SONG):
+    """宋体 10 pt unless told otherwise."""
     return Font(name=name, size=size, bold=bold)
 
 
