@@ -250,6 +250,20 @@ def test_guide_sheet_list_and_units_follow_the_system():
         assert "自评表" not in body and "自评表" not in built.wb.sheetnames
     units = {s.unit for s in other.inputs.values() if s.kind == "amount"}
     assert any(f"金额以{u}为单位" in body for u in units)
+    # where the figures come from and how each kind is written: only what this system has
+    assert not any(i.source for i in other.inputs.values()) and "按财政部门通知所列的资料取数" in body
+    assert "数据来源”栏写明" not in body and "政府采购管理系统" not in body
+    kinds = {i.kind for i in other.inputs.values()}
+    assert ("比率按百分比填写" in body) == ("rate" in kinds) and ("逐项评定" in body) == ("judgement" in kinds)
+    assert ("需要评定得分的项目" in body) == ("score" in kinds)
+
+
+def test_guide_lists_the_sources_the_system_names():
+    """The examples of where to look are the sources the system's inputs name most often (Shenzhen 2020)."""
+    built = _built("python")
+    body = " ".join(str(c.value) for row in built.wb["填报说明"].iter_rows() for c in row if c.value)
+    assert "（如预算执行系统、部门预算批复、部门整体绩效目标申报表、部门决算报表、国库支付系统、政府采购管理系统）" in body
+    assert "项数、人数、个数填整数" in body
 
 
 @pytest.mark.parametrize("engine", ENGINES)

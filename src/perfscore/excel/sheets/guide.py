@@ -7,6 +7,8 @@ file it came from, which functions it calls). ``doctor.py`` finds the system's n
 """
 from __future__ import annotations
 
+import re
+
 from openpyxl.styles import Alignment, Font
 
 from perfscore.excel.sheets.context import amount_unit
@@ -29,12 +31,9 @@ def paragraphs(ctx) -> tuple[list[tuple[str, str]], str]:
                     + "、".join(f"“{n}”" for n in sheets) + "等 " + f"{len(sheets)} 张表，评分标准与财政部门印发的评分表一致。"),
         ("填写什么", f"只填写{fill}中浅蓝色底色的单元格：部门（单位）名称、预算年度、填报人、联系电话，各项数值，"
                     "以及每项数值的“依据/佐证材料”。其余单元格是计算公式或文字说明，已锁定，不需要填写。"),
-        ("从哪里取数", "每项数值的“数据来源”栏写明应依据的资料（如部门决算报表、资产管理系统、政府采购管理系统、编制部门核定文件、"
-                      "人事和信访台账）；“填写说明”栏引用评分标准，说明该项怎样填。请在“依据/佐证材料”栏写明所依据的报表、"
-                      "文件名称或判断理由，评价组据此核对。"),
-        ("计量单位", f"金额以{unit}为单位，只填数字（如 13200 或 13,200.00），不写“{unit}”字；比率按百分比填写（如 95.15%）；"
-                    "人数、项数、项目数填整数。逐项评定的项目完全符合的填“是”（得该项满分），不符合的填“否”（0 分），"
-                    "部分符合的按程度填分数，并在“依据/佐证材料”栏写明理由。"),
+        ("从哪里取数", _where_from(s) + "“填写说明”栏引用评分标准，说明该项怎样填。请在“依据/佐证材料”栏写明所依据的报表、"
+                                      "文件名称或判断理由，评价组据此核对。"),
+        ("计量单位", _units(s, unit)),
     ]
     if reversed_:
         paras.append(("注意反向项", "、".join(reversed_) + "：名称后括号内说明了填“是”的后果，与其他项目“是”即得分不同，请如实填写。"))
@@ -95,6 +94,40 @@ def write(ctx, ws):
     print_setup(ws, None, landscape=False)
     ws.print_area = f"A1:B{row}"
     protect(ws, ctx.password)
+
+
+def _where_from(system, n=6) -> str:
+    """The sources the system's inputs name (数据来源), most used first: the officer's list of where to look."""
+    count, first = {}, {}
+    for k, spec in enumerate(system.inputs.values()):
+        head = re.split(r"[：（(]", spec.source)[0] if spec.source else ""
+        for part in filter(None, (x.strip() for x in re.split(r"\s*/\s*|、", head))):
+            count[part] = count.get(part, 0) + 1
+            first.setdefault(part, k)
+    if not count:
+        return "按财政部门通知所列的资料取数；"
+    top = sorted(count, key=lambda x: (-count[x], first[x]))[:n]
+    return "每项数值的“数据来源”栏写明应依据的资料（如" + "、".join(top) + "）；"
+
+
+def _units(system, unit) -> str:
+    """How each kind of figure this system asks for is written; kinds it does not use are not mentioned."""
+    kinds = {i.kind for i in system.inputs.values()}
+    out = []
+    if "amount" in kinds:
+        out.append(f"金额以{unit}为单位，只填数字（如 13200 或 13,200.00），不写“{unit}”字")
+    if "rate" in kinds:
+        out.append("比率按百分比填写（如 95.15%）")
+    if "count" in kinds:
+        units = list(dict.fromkeys(i.unit for i in system.inputs.values() if i.kind == "count" and i.unit))
+        out.append(("、".join(f"{u}数" for u in units) if units else "数量") + "填整数")
+    text = "；".join(out) + "。" if out else ""
+    if "score" in kinds:
+        text += "需要评定得分的项目填所评分数（0 到该项满分），并在“依据/佐证材料”栏写明评定依据。"
+    if "judgement" in kinds:
+        text += ("逐项评定的项目完全符合的填“是”（得该项满分），不符合的填“否”（0 分），"
+                 "部分符合的按程度填分数，并在“依据/佐证材料”栏写明理由。")
+    return text
 
 
 def _zero_full_indicators(system) -> list[str]:
