@@ -472,7 +472,7 @@ def test_slow_stuck_and_greedy_files_do_not_hang_the_batch(tmp_path, factory, mo
     names = ["慢.xlsm", "卡死.xlsm", "吃内存.xlsm", "a.xlsm", "b.xlsm", "c.xlsm"]
     for name, (raw, header) in zip(names, variants):
         factory.write(d / name, raw, header)
-    monkeypatch.setattr(workers, "_score_file", _slow_score(workers._score_file, None))
+    monkeypatch.setattr(workers, "score_file", _slow_score(workers.score_file, None))
     monkeypatch.setattr(workers, "FILE_TIMEOUT", 0.5)
     monkeypatch.setattr(workers, "HARD_TIMEOUT", 2.0)
     monkeypatch.setattr(workers, "WORKER_MEMORY_MB", 256)
@@ -543,7 +543,7 @@ def test_workers_end_when_the_parent_is_killed(tmp_path):
         "import sys, time\n"
         "from perfscore.receiving import collect\n"
         "from perfscore.receiving.collect import workers\n"
-        "workers._score_file = lambda p: time.sleep(60)\n"
+        "workers.score_file = lambda p: time.sleep(60)\n"
         "print('start', flush=True)\n"
         "collect.collect_rows([f'{i}.xlsm' for i in range(8)], 2)\n"
     )

@@ -1,6 +1,6 @@
 """``perfscore collect``: read, re-score and check many filled workbooks, and summarise them in one workbook.
 
-The command (``run_collect``) runs four parts in turn; each is a module of this package:
+The command (``run_collect``, below) uses these parts in turn, each a module of this package:
 
     sources.py   which files are read (folders searched recursively, patterns, named files; what is skipped)
                  and how they are named and linked in the summary (relative to the collected folder)
@@ -27,12 +27,10 @@ from pathlib import Path
 from perfscore.errors import PerfscoreError
 from perfscore.receiving.collect.lastyear import COMPARE, read_previous
 from perfscore.receiving.collect.rows import FAILED, INTERNAL, KILLED, TIMEOUT, UNREADABLE, failed_row
-from perfscore.receiving.collect.sources import (_scrub_paths, display_path, expand_sources, link_target,
-                                                 relative_name, source_base)
-from perfscore.receiving.collect.tables import summary_tables, write_csv, write_summary
-from perfscore.receiving.collect.workers import collect_rows
-from perfscore.receiving.collect.tables import csv_cell  # noqa: F401  (tests)
-from perfscore.receiving.collect.workers import process_file  # noqa: F401  (scripts/fuzz.py, tests)
+from perfscore.receiving.collect.sources import (display_path, expand_sources, link_target, relative_name,
+                                                 scrub_paths, source_base)
+from perfscore.receiving.collect.tables import csv_cell, summary_tables, write_csv, write_summary  # noqa: F401  (csv_cell: tests)
+from perfscore.receiving.collect.workers import collect_rows, process_file  # noqa: F401  (process_file: fuzz.py)
 
 
 def run_collect(args, out) -> int:
@@ -66,7 +64,7 @@ def run_collect(args, out) -> int:
     names = [display_path(relative_name(f, base)) + ("/" if f in dict(odd) and Path(f).is_dir() else "")
              for f in files]
     links = [link_target(f, output) if k < len(paths) else None for k, f in enumerate(files)]
-    _scrub_paths(files, names, rows, base)
+    scrub_paths(files, names, rows, base)
     tables, facts = summary_tables(files, rows, names=names, links=links, previous=previous)
     folder = base.name or str(base)
     years = "、".join(map(str, facts["years"])) or "（无可计分的文件）"

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from perfscore.errors import PerfscoreError
-from perfscore.receiving.collect.rows import _clean, dept_key, system_key
+from perfscore.receiving.collect.rows import clean, dept_key, system_key
 from perfscore.receiving.collect.tables import SUMMARY, UNRANKED
 
 COMPARE = "与上次对比"
@@ -92,16 +92,16 @@ def read_previous(path) -> Previous:
     def year(v):
         if isinstance(v, float) and v.is_integer():
             return int(v)
-        return _clean(v) if v is not None else None
+        return clean(v) if v is not None else None
     for r in data[head_at + 1:]:
         name = get(r, "部门名称")
-        key = dept_key(_clean(name)) if isinstance(name, (str, float, int)) else None
+        key = dept_key(clean(name)) if isinstance(name, (str, float, int)) else None
         if not key:
             continue
         total = get(r, "综合评分")
         total = total if isinstance(total, (int, float)) and not isinstance(total, bool) and math.isfinite(total) else None
         grade = get(r, "评分等级")
-        out.append((key, _clean(name), total, _clean(grade) if isinstance(grade, str) else None,
+        out.append((key, clean(name), total, clean(grade) if isinstance(grade, str) else None,
                     year(get(r, "规则年度")), year(get(r, "预算年度"))))
     if not any(x[2] is not None for x in out):
         raise PerfscoreError(f"{what}中没有任何部门的综合评分：请确认这是上次 collect 输出的汇总表")

@@ -1,12 +1,12 @@
 """One received workbook -> one row: the small plain dict a worker process sends back to the parent.
 
-``_score_file`` reads a workbook with ``read_filled`` (which refuses hostile packages by their zip directory
+``score_file`` reads a workbook with ``read_filled`` (which refuses hostile packages by their zip directory
 before any XML is parsed: size, compression ratio, encryption, DTD/entity declarations), checks that its rules
 year has its own indicator-system file in its region (a 2031 workbook is not silently scored by 2020 rules), then
 runs ``check_filled``. The row holds the header (department, years, region), the engine's recomputed scores,
 total, grade, check status and problems, never the big objects. A file that cannot be read or scored gets a row
 from ``failed_row``: its category in the 异常 sheet and the reason, said for a reviewer (``explain``). Text read
-from a file is cleaned (``_clean``) so that it can go into a cell.
+from a file is cleaned (``clean``) so that it can go into a cell.
 
 Rows are grouped by the indicator system they were scored by (``system_key``) and matched by department
 (``dept_key``: duplicates within a batch, departments of last year's summary).
@@ -17,7 +17,7 @@ import os
 import re
 
 from perfscore.errors import PerfscoreError, UnknownYear
-from perfscore.receiving.collect.sources import _ILLEGAL_XML
+from perfscore.receiving.collect.sources import ILLEGAL_XML
 
 MAX_TEXT = 300             # characters kept of a header field read from a file (names, years)
 MAX_PROBLEMS = 4000        # characters kept of a file's list of problems
@@ -28,7 +28,7 @@ UNREADABLE, FAILED, TIMEOUT, KILLED, INTERNAL = "无法读取", "未通过", "�
 _YEARS: dict = {}
 
 
-def _clean(v, limit=MAX_TEXT):
+def clean(v, limit=MAX_TEXT):
     """A header value read from a file, as it may go into a cell: text without characters XML cannot carry."""
     if v is None:
         return None
@@ -36,12 +36,12 @@ def _clean(v, limit=MAX_TEXT):
         return int(v) if v.is_integer() and abs(v) < 1e15 else v
     if isinstance(v, (int, bool)):
         return v
-    s = _ILLEGAL_XML.sub("", str(v)).strip()
+    s = ILLEGAL_XML.sub("", str(v)).strip()
     return s if len(s) <= limit else s[:limit - 1] + "…"
 
 
 def failed_row(category: str, reason: str) -> dict:
-    reason = _clean(explain(reason), MAX_PROBLEMS)
+    reason = clean(explain(reason), MAX_PROBLEMS)
     return {"status": category, "category": category, "problems": reason, "reason": reason}
 
 
@@ -90,7 +90,7 @@ def dept_key(name) -> str | None:
     return key or None
 
 
-def _score_file(path: str) -> dict:
+def score_file(path: str) -> dict:
     from perfscore.receiving.check import ERROR, check_filled
     from perfscore.receiving.reader import read_filled
     try:
@@ -106,15 +106,15 @@ def _score_file(path: str) -> dict:
         rep = check_filled(filled)
     except PerfscoreError as exc:  # read, but not scorable (unknown rules year, inputs of another layout)
         row = failed_row(UNREADABLE, str(exc))
-        row.update(department=_clean(h.get("部门名称")), budget_year=_clean(h.get("预算年度")), year=filled.year)
+        row.update(department=clean(h.get("部门名称")), budget_year=clean(h.get("预算年度")), year=filled.year)
         return row
     res = rep.result
     errors = [i for i in rep.items if i.level == ERROR]
     return {
-        "department": _clean(h.get("部门名称")), "budget_year": _clean(h.get("预算年度")), "year": filled.year,
+        "department": clean(h.get("部门名称")), "budget_year": clean(h.get("预算年度")), "year": filled.year,
         "region": filled.region, "kind": filled.kind_text, "scores": tuple(r.score if r.error is None else None for r in res.indicators),
         "total": res.total, "grade": res.grade, "status": rep.status,
         "category": None if rep.passed else FAILED,
-        "problems": _clean("；".join(f"[{i.level}] {i.where}：{i.message}" for i in rep.items), MAX_PROBLEMS) or None,
-        "reason": _clean("；".join(f"{i.where}：{i.message}" for i in errors), MAX_PROBLEMS) or None,
+        "problems": clean("；".join(f"[{i.level}] {i.where}：{i.message}" for i in rep.items), MAX_PROBLEMS) or None,
+        "reason": clean("；".join(f"{i.where}：{i.message}" for i in errors), MAX_PROBLEMS) or None,
     }

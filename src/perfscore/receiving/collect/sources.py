@@ -23,7 +23,7 @@ from pathlib import Path
 from perfscore.errors import PerfscoreError
 
 SUFFIXES = (".xlsx", ".xlsm")
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def expand_sources(sources, exclude=()) -> tuple[list[Path], list[tuple[Path, str]], Counter]:
@@ -151,17 +151,17 @@ def link_target(path, output: Path) -> str | None:
         rel = os.path.relpath(os.path.abspath(path), os.path.abspath(Path(output).parent))
     except ValueError:
         return None
-    if "#" in rel or "%" in rel or len(rel) > 1500 or _ILLEGAL_XML.search(rel):
+    if "#" in rel or "%" in rel or len(rel) > 1500 or ILLEGAL_XML.search(rel):
         return None
     return Path(rel).as_posix()
 
 
 def display_path(path) -> str:
     """A file name as it may go into a cell: characters XML cannot carry (possible in file names) become "?"."""
-    return _ILLEGAL_XML.sub("?", str(path))
+    return ILLEGAL_XML.sub("?", str(path))
 
 
-def _scrub_paths(files, names, rows, base: Path) -> None:
+def scrub_paths(files, names, rows, base: Path) -> None:
     """No absolute path in a reason: where a message quotes a file's path, it gets the relative name."""
     roots = {str(base), os.path.abspath(base)}
     for f, name, r in zip(files, names, rows):

@@ -35,7 +35,7 @@ from collections import deque
 from concurrent.futures.process import BrokenProcessPool
 
 from perfscore.errors import PerfscoreError
-from perfscore.receiving.collect.rows import INTERNAL, KILLED, TIMEOUT, UNREADABLE, _score_file, failed_row
+from perfscore.receiving.collect.rows import INTERNAL, KILLED, TIMEOUT, UNREADABLE, failed_row, score_file
 
 FILE_TIMEOUT = 20.0        # seconds; a valid workbook takes ~3 ms, the largest the reader accepts well under 2 s
 HARD_TIMEOUT = 40.0        # seconds; the worker process is ended (native code that never returns)
@@ -146,7 +146,7 @@ def process_file(path: str, file_timeout: float = FILE_TIMEOUT) -> dict:
         try:
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, file_timeout)
-            return _score_file(path)
+            return score_file(path)
         finally:
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
