@@ -320,6 +320,10 @@ def test_workbook_rules_year_region_and_wrappers_compared(real_probe_output):
     assert c.status == FAIL and "没有 2020 年的文件" in c.detail and "函数会按该地区 2019 年的规则计分" in c.detail
     assert r"%PERFSCORE_SYSTEMS%\shenzhen\2020.toml" in c.fix
     assert _by(checks, "函数包装").status == NA  # nothing to compare the wrappers with
+    import dataclasses
+    edited = dataclasses.replace(doctor.read_workbook(REF), year_problem="规则地区被改动（“基础数据”表中为（空））：…")
+    c = _by(doctor.workbook_checks(edited, d, "0.37.8"), "规则年度与地区")
+    assert c.status == FAIL and c.detail.startswith("规则地区被改动") and "perfscore template" in c.fix
     d["systems"]["value"]["for_year"] = own | {"name": "广州市部门整体支出绩效评价指标体系", "region": "广州市"}
     c = _by(run_checks(REF, probe), "规则年度与地区")
     assert c.status == FAIL and "《深圳市部门整体支出绩效评价指标体系》" in c.detail and "广州市" in c.detail
