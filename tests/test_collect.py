@@ -19,6 +19,7 @@ import pytest
 
 from perfscore import REFERENCE_CASE, load_case, load_system, score_case
 from perfscore.receiving import collect
+from perfscore.receiving.collect import workers
 from perfscore.cli import main
 from perfscore.receiving.collect import csv_cell, expand_sources
 from perfscore.excel.workbook import build_workbook
@@ -471,10 +472,10 @@ def test_slow_stuck_and_greedy_files_do_not_hang_the_batch(tmp_path, factory, mo
     names = ["慢.xlsm", "卡死.xlsm", "吃内存.xlsm", "a.xlsm", "b.xlsm", "c.xlsm"]
     for name, (raw, header) in zip(names, variants):
         factory.write(d / name, raw, header)
-    monkeypatch.setattr(collect, "_score_file", _slow_score(collect._score_file, None))
-    monkeypatch.setattr(collect, "FILE_TIMEOUT", 0.5)
-    monkeypatch.setattr(collect, "HARD_TIMEOUT", 2.0)
-    monkeypatch.setattr(collect, "WORKER_MEMORY_MB", 256)
+    monkeypatch.setattr(workers, "score_file", _slow_score(workers.score_file, None))
+    monkeypatch.setattr(workers, "FILE_TIMEOUT", 0.5)
+    monkeypatch.setattr(workers, "HARD_TIMEOUT", 2.0)
+    monkeypatch.setattr(workers, "WORKER_MEMORY_MB", 256)
     paths = sorted(d.iterdir())
     t0 = time.perf_counter()
     rows = dict(zip((p.name for p in paths), collect.collect_rows(paths, 2)))
@@ -541,7 +542,8 @@ def test_workers_end_when_the_parent_is_killed(tmp_path):
     script = (
         "import sys, time\n"
         "from perfscore.receiving import collect\n"
-        "collect._score_file = lambda p: time.sleep(60)\n"
+        "from perfscore.receiving.collect import workers\n"
+        "workers.score_file = lambda p: time.sleep(60)\n"
         "print('start', flush=True)\n"
         "collect.collect_rows([f'{i}.xlsm' for i in range(8)], 2)\n"
     )

@@ -110,7 +110,7 @@ PY = r"C:\Program Files\Python311"
 @pytest.fixture(scope="module")
 def real_probe_output():
     """The probe script's JSON as this machine's interpreter really prints it (with a workbook named)."""
-    rc, out, err = Probe().run_python(sys.executable, [REF.name, "2020"])
+    rc, out, err = Probe().run_python(sys.executable, [REF.name, "2020", "shenzhen"])
     assert rc == 0, err
     data, _ = doctor._parse_probe(rc, out, err)
     assert data["udfs"]["ok"] and data["wrappers"]["ok"] and data["systems"]["value"]["for_year"]["year"] == 2020
@@ -189,7 +189,7 @@ def test_healthy_pc_with_workbook_all_pass(real_probe_output):
     probe = _healthy(real_probe_output)
     checks = run_checks(REF, probe)
     assert all(c.status == OK for c in checks), [c for c in checks if c.status != OK]
-    assert probe.ran == [(PY + r"\python.exe", [REF.name, "2020"])]  # python.exe beside the pythonw Excel starts
+    assert probe.ran == [(PY + r"\python.exe", [REF.name, "2020", "shenzhen"])]  # python.exe beside the pythonw Excel starts
     assert "64 位（即点即用 Platform=x64）" in _by(checks, "Excel").detail
     assert [c.name for c in checks if "DLL" in c.name] == ["64 位 Excel 用的 DLL"]  # only the bitness Excel has
     assert _by(checks, "规则年度与地区").status == OK and _by(checks, "函数包装").status == OK
@@ -312,9 +312,19 @@ def test_interpreter_that_cannot_run(real_probe_output):
 def test_workbook_rules_year_region_and_wrappers_compared(real_probe_output):
     probe = _healthy(real_probe_output)
     d = probe.pythons[PY + r"\python.exe"]
-    d["systems"]["value"]["for_year"].update(year=2019)
-    assert "函数会按 2019 年的规则计分" in _by(run_checks(REF, probe), "规则年度").detail
-    d["systems"]["value"]["for_year"].update(year=2020, name="广州市部门整体支出绩效评价指标体系", region="guangzhou")
+    own = d["systems"]["value"]["for_year"]
+    d["systems"]["value"]["for_year"] = {"region_key": "shenzhen", "regions": ["shenzhen"], "region_years": [2019],
+                                         "fallback": 2019}  # this PC has only an earlier year of the region
+    checks = run_checks(REF, probe)
+    c = _by(checks, "规则年度与地区")
+    assert c.status == FAIL and "没有 2020 年的文件" in c.detail and "函数会按该地区 2019 年的规则计分" in c.detail
+    assert r"%PERFSCORE_SYSTEMS%\shenzhen\2020.toml" in c.fix
+    assert _by(checks, "函数包装").status == NA  # nothing to compare the wrappers with
+    import dataclasses
+    edited = dataclasses.replace(doctor.read_workbook(REF), year_problem="规则地区被改动（“基础数据”表中为（空））：…")
+    c = _by(doctor.workbook_checks(edited, d, "0.37.8"), "规则年度与地区")
+    assert c.status == FAIL and c.detail.startswith("规则地区被改动") and "perfscore template" in c.fix
+    d["systems"]["value"]["for_year"] = own | {"name": "广州市部门整体支出绩效评价指标体系", "region": "广州市"}
     c = _by(run_checks(REF, probe), "规则年度与地区")
     assert c.status == FAIL and "《深圳市部门整体支出绩效评价指标体系》" in c.detail and "广州市" in c.detail
     assert "PERFSCORE_SYSTEMS" in c.fix
@@ -334,6 +344,51 @@ def test_conda_settings_resolve_like_xlpyloaddll():
 
 
 # ------------------------------------------------------------------------------------------ doctor, for real here
+SYSTEMS = Path(__file__).parent / "data" / "systems"
+
+
+@pytest.fixture(scope="module")
+def tp_workbook(tmp_path_factory):
+    """A workbook of the second test region (规则地区 testprovince, 2018), built from its file."""
+    from test_regions import TP_CASE
+
+    from perfscore.cli import main
+    d = tmp_path_factory.mktemp("tp")
+    (d / "tp.toml").write_text(TP_CASE, "utf-8")
+    path = d / "测试局2018.xlsm"
+    assert main(["template", "--system", str(SYSTEMS / "testprovince" / "2018.toml"), "--case", str(d / "tp.toml"),
+                 "-o", str(path)]) == 0
+    return path
+
+
+def test_doctor_finds_the_workbooks_region_where_it_is_installed(tp_workbook, monkeypatch):
+    monkeypatch.setenv("PERFSCORE_SYSTEMS", str(SYSTEMS))
+    checks = run_checks(tp_workbook)
+    assert all(c.status == OK for c in checks[1:]), checks
+    c = _by(checks, "规则年度与地区")
+    assert "2018 年，地区 testprovince（测试省）" in c.detail
+    assert "PERF_TP_ADJUSTMENT" not in c.detail and _by(checks, "函数包装").status == OK  # its own region's wrappers
+
+
+def test_doctor_names_the_region_key_that_is_not_installed(tp_workbook, monkeypatch, tmp_path):
+    monkeypatch.delenv("PERFSCORE_SYSTEMS", raising=False)
+    checks = run_checks(tp_workbook)
+    c = _by(checks, "规则年度与地区")
+    assert c.status == FAIL and "工作簿的规则地区是“testprovince”：本机没有安装这个地区的指标体系" in c.detail
+    assert "shenzhen" in c.detail  # what is installed here
+    assert r"%PERFSCORE_SYSTEMS%\testprovince\2018.toml" in c.fix and "第 8 节" in c.fix
+    assert _by(checks, "函数包装").status == NA
+    text, ok = doctor.report(checks, tp_workbook.name)
+    assert not ok and "testprovince" in text
+    # the region installed, but not the workbook's year (2020 only: nothing earlier to fall back to)
+    (tmp_path / "testprovince").mkdir()
+    (tmp_path / "testprovince" / "2020.toml").write_bytes((SYSTEMS / "testprovince" / "2020.toml").read_bytes())
+    monkeypatch.setenv("PERFSCORE_SYSTEMS", str(tmp_path))
+    c = _by(run_checks(tp_workbook), "规则年度与地区")
+    assert c.status == FAIL and "工作簿的规则年度是 2018（地区“testprovince”）：本机该地区只有 2020 年度" in c.detail
+    assert "PERF_ 函数无法计分" in c.detail
+
+
 def test_doctor_on_this_machine_checks_the_workbook_against_this_perfscore():
     checks = run_checks(REF)
     assert checks[0].status == NA

@@ -134,21 +134,32 @@ def udfs():
     import perfscore, perfscore.udfs as u
     return {"file": perfscore.__file__, "functions": sorted(k for k in dir(u) if k.startswith("PERF_"))}
 attempt("udfs", udfs)
-args = sys.argv[1:]
+args = sys.argv[1:]  # workbook name, its rules year, its region key (规则地区)
+own = []
 def systems():
-    from perfscore.engine.system import available_years, load_system
+    from perfscore.engine.system import available_regions, available_years, load_system
     res = {"years": available_years()}
     for y in res["years"]:
         load_system(y)
     if len(args) > 1 and args[1]:
-        s = load_system(int(args[1]))
-        res["for_year"] = {"year": s.year, "region": s.region, "title": s.title, "name": s.name}
+        year, region = int(args[1]), (args[2] if len(args) > 2 and args[2] else "shenzhen")
+        fy = {"region_key": region, "regions": available_regions(), "region_years": available_years(region)}
+        if year in fy["region_years"]:  # the year's own file in the workbook's region, as check and collect take it
+            s = load_system(year, region=region)
+            own.append(s)
+            fy.update(year=s.year, region=s.region, title=s.title, name=s.name)
+        else:  # what the functions would fall back to (load_system: the newest earlier year of the region)
+            try:
+                fy["fallback"] = load_system(year, region=region).year
+            except Exception:
+                fy["fallback"] = None
+        res["for_year"] = fy
     return res
 attempt("systems", systems)
-if args and args[0]:
+if args and args[0] and own:
     def wrappers():
         from perfscore.excel.xlwings_bridge import generate_udf_module
-        return generate_udf_module(args[0])
+        return generate_udf_module(args[0], own)
     attempt("wrappers", wrappers)
 sys.stdout.write("\n" + json.dumps(out) + "\n")
 '''
@@ -159,6 +170,8 @@ sys.stdout.write("\n" + json.dumps(out) + "\n")
 class WorkbookInfo:
     path: Path
     year: int
+    region: str                     # 规则地区: the key of the region whose indicator system the workbook is scored by
+    year_problem: str | None        # 规则年度/规则地区 edited (the reader's message), None when intact
     title: str
     system_name: str | None         # 《...》 from the 填报说明 sheet: the indicator system (and region) it was built from
     conf_rows: list | None          # (key, value) of the xlwings.conf sheet, None without one
@@ -194,7 +207,8 @@ def read_workbook(path) -> WorkbookInfo:
     if modules and "xlwings" in modules:
         m = re.search(r'"xlwings(?:64|32)-([\w.]+)\.dll"', modules["xlwings"])
         version = m.group(1) if m else None
-    return WorkbookInfo(path, filled.year, title, _system_name(path), read_conf_sheet(path), modules, version)
+    return WorkbookInfo(path, filled.year, filled.region, filled.year_problem, title, _system_name(path),
+                        read_conf_sheet(path), modules, version)
 
 
 def _system_name(path) -> str | None:
@@ -471,23 +485,11 @@ def workbook_checks(info: WorkbookInfo, data: dict | None, installed_xlwings: st
         out.append(Check("工作簿的 xlwings 版本", OK, str(info.xlwings_version)))
     if data is None or not data.get("udfs", {}).get("ok"):
         return out
-    sysinfo = data.get("systems", {})
-    fy = sysinfo.get("value", {}).get("for_year") if sysinfo.get("ok") else None
-    if fy is None:
-        out.append(Check("规则年度", FAIL, f"工作簿的规则年度 {info.year}：本机 perfscore 无法加载（{sysinfo.get('error', '')}）",
-                         "安装含该年度指标体系的 perfscore，或设置环境变量 PERFSCORE_SYSTEMS 指向本地区的指标体系目录"))
-    elif fy["year"] != info.year:
-        out.append(Check("规则年度", FAIL, f"工作簿的规则年度是 {info.year}，本机 perfscore 没有该年度的文件，函数会按 {fy['year']} 年的规则计分",
-                         "安装含该年度指标体系的新版 perfscore 离线安装包，或把本地区的 <地区>\\<年度>.toml 放到 PERFSCORE_SYSTEMS 指向的目录"))
-    else:
-        expect_title = f"{fy['title']}（{fy['year']} 年版）"
-        if (info.system_name or fy["name"]) != fy["name"] or (info.title or expect_title) != expect_title:
-            out.append(Check("规则年度与地区", FAIL, f"工作簿按《{info.system_name}》（{info.title}）生成；本机 {fy['year']} 年的"
-                             f"指标体系是《{fy['name']}》（{expect_title}，地区 {fy['region']}）",
-                             "本机用的不是生成该工作簿的那份评分表：设置环境变量 PERFSCORE_SYSTEMS 指向本地区的指标体系目录"
-                             "（见 docs/windows-install.md 第 5 节），或安装配套的 perfscore"))
-        else:
-            out.append(Check("规则年度与地区", OK, f"{info.year} 年，地区 {fy['region']}，{fy['name']}"))
+    system_check, own = _system_check(info, data.get("systems", {}))
+    out.append(system_check)
+    if not own:
+        out.append(Check("函数包装（VBA 模块 xlwings_udfs）", NA, "无法比较：本机没有工作簿所用的指标体系，见上一项"))
+        return out
     w = data.get("wrappers", {})
     mine = (info.modules.get("xlwings_udfs") or "").replace("\r\n", "\n").strip()
     if not w.get("ok"):
@@ -507,6 +509,40 @@ def workbook_checks(info: WorkbookInfo, data: dict | None, installed_xlwings: st
     return out
 
 
+def _system_check(info: WorkbookInfo, sysinfo: dict) -> tuple[Check, bool]:
+    """The indicator system of the workbook's region (规则地区) and rules year, as check and collect take it: that
+    region's own file for that year, no fallback. Returns the check and whether the system is installed here."""
+    name, key, year = "规则年度与地区", info.region, info.year
+    install = (f"在本机安装该地区的指标体系：把地区文件夹 {key}（其中要有 {year}.toml）放到环境变量 PERFSCORE_SYSTEMS "
+               f"指向的目录下，即 %PERFSCORE_SYSTEMS%\\{key}\\{year}.toml（未设置该环境变量时先设置，如 "
+               f"PERFSCORE_SYSTEMS=D:\\绩效规则；见 {GUIDE} 第 8 节“本地区自己的评分表”），或安装含该地区、该年度指标体系的 "
+               f"perfscore 离线安装包；然后重新打开 Excel")
+    if info.year_problem:
+        return Check(name, FAIL, info.year_problem, "规则年度和规则地区由生成程序填写：改回原值，或用 perfscore template "
+                     "重新生成工作簿（再用 perfscore carry-forward 带入数据）"), False
+    fy = sysinfo.get("value", {}).get("for_year") if sysinfo.get("ok") else None
+    if fy is None:
+        return Check(name, FAIL, f"工作簿的规则年度 {year}、规则地区 {key}：本机 perfscore 无法加载指标体系"
+                     f"（{sysinfo.get('error', '')}）", install), False
+    if "year" not in fy:
+        if key not in fy["regions"]:
+            detail = (f"工作簿的规则地区是“{key}”：本机没有安装这个地区的指标体系（本机现有地区："
+                      f"{'、'.join(fy['regions']) or '无'}），PERF_ 函数无法按该地区的规则计分")
+        else:
+            then = (f"PERF_ 函数会按该地区 {fy['fallback']} 年的规则计分" if fy.get("fallback")
+                    else "PERF_ 函数无法计分")
+            detail = (f"工作簿的规则年度是 {year}（地区“{key}”）：本机该地区只有 "
+                      f"{'、'.join(map(str, fy['region_years'])) or '无'} 年度的指标体系，没有 {year} 年的文件，{then}")
+        return Check(name, FAIL, detail, install), False
+    expect_title = f"{fy['title']}（{fy['year']} 年版）"
+    if (info.system_name or fy["name"]) != fy["name"] or (info.title or expect_title) != expect_title:
+        return Check(name, FAIL, f"工作簿按《{info.system_name}》（{info.title}）生成；本机地区“{key}”{fy['year']} 年的"
+                     f"指标体系是《{fy['name']}》（{expect_title}，{fy['region']}）",
+                     "本机用的不是生成该工作簿的那份评分表：设置环境变量 PERFSCORE_SYSTEMS 指向本地区的指标体系目录"
+                     f"（见 {GUIDE} 第 8 节），或安装配套的 perfscore"), True
+    return Check(name, OK, f"{year} 年，地区 {key}（{fy['region']}），{fy['name']}"), True
+
+
 def _parse_probe(rc: int, stdout: str, stderr: str) -> tuple[dict | None, str]:
     for line in reversed(stdout.strip().splitlines()):
         if line.startswith("{"):
@@ -520,7 +556,7 @@ def _parse_probe(rc: int, stdout: str, stderr: str) -> tuple[dict | None, str]:
 def run_checks(workbook=None, probe: Probe | None = None) -> list[Check]:
     probe = probe or Probe()
     info = read_workbook(workbook) if workbook else None
-    args = [info.path.name if info else "", str(info.year) if info else ""]
+    args = [info.path.name, "" if info.year_problem else str(info.year), info.region] if info else ["", "", ""]
     checks: list[Check] = []
     if probe.windows:
         office, bits = office_check(probe)

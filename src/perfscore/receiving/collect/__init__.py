@@ -1,0 +1,137 @@
+"""``perfscore collect``: read, re-score and check many filled workbooks, and summarise them in one workbook.
+
+The command (``run_collect``, below) uses these parts in turn, each a module of this package:
+
+    sources.py   which files are read (folders searched recursively, patterns, named files; what is skipped)
+                 and how they are named and linked in the summary (relative to the collected folder)
+    rows.py      one workbook -> one row (a small dict): read_filled, the rules year's own indicator system,
+                 check_filled; failures become rows with a reason in Chinese
+    workers.py   rows for many files in worker processes, each file bounded in time and memory
+    tables.py    the summary's sheets (汇总, 排名, 指标得分率, 等级分布, 异常), duplicates, the CSV
+    lastyear.py  --compare: last time's summary beside this time's (sheet 与上次对比)
+
+The originals are only ever opened for reading. The summary is one workbook, written atomically, never over an
+existing file without ``--force``, by receiving/summary.py (XlsxWriter, constant memory; layout and print setup
+there); ``--csv`` adds the 汇总 rows as CSV.
+
+Exit code: 0 every file was read and passed; 1 some files are in 异常 (the batch still completed);
+2 usage errors (raised as PerfscoreError, printed by the CLI).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from perfscore.errors import PerfscoreError
+from perfscore.receiving.collect.lastyear import COMPARE, read_previous
+from perfscore.receiving.collect.rows import FAILED, INTERNAL, KILLED, TIMEOUT, UNREADABLE, failed_row
+from perfscore.receiving.collect.sources import (display_path, expand_sources, link_target, relative_name,
+                                                 scrub_paths, source_base)
+from perfscore.receiving.collect.tables import csv_cell, summary_tables, write_csv, write_summary  # noqa: F401  (csv_cell: tests)
+from perfscore.receiving.collect.workers import collect_rows, process_file  # noqa: F401  (process_file: fuzz.py)
+
+
+def run_collect(args, out) -> int:
+    """The command: find the files, score them in worker processes, write the summary (and CSV), report."""
+    import datetime
+
+    from perfscore.files import check_output
+    t0 = time.perf_counter()
+    if args.jobs is not None and args.jobs < 1:
+        raise PerfscoreError("--jobs 应为正整数（并行进程数）")
+    output = check_output(args.output, ".xlsx", args.force, "汇总工作簿")
+    csv_path = check_output(args.csv, ".csv", args.force, "CSV 文件") if args.csv else None
+    compare = getattr(args, "compare", None)
+    previous = read_previous(compare) if compare else None
+    exclude = {output: "输出文件本身"}
+    if compare:
+        exclude[Path(compare)] = "上次的汇总表（--compare）"
+    paths, odd, skipped = expand_sources(args.sources, exclude=exclude)
+    if not paths and not odd:
+        raise PerfscoreError("没有找到可汇总的工作簿（只有被跳过的文件：" + "、".join(skipped) + "）")
+    progress = Progress(len(paths))
+    try:
+        rows = collect_rows(paths, args.jobs, progress=progress)
+    except BaseException:  # Ctrl-C: the workers are gone, nothing is written
+        progress.close()
+        raise
+    progress.close(then="正在写入汇总表……")
+    files = list(paths) + [p for p, _ in odd]
+    rows += [failed_row(UNREADABLE, why) for _, why in odd]
+    base = source_base(args.sources)
+    names = [display_path(relative_name(f, base)) + ("/" if f in dict(odd) and Path(f).is_dir() else "")
+             for f in files]
+    links = [link_target(f, output) if k < len(paths) else None for k, f in enumerate(files)]
+    scrub_paths(files, names, rows, base)
+    tables, facts = summary_tables(files, rows, names=names, links=links, previous=previous)
+    folder = base.name or str(base)
+    years = "、".join(map(str, facts["years"])) or "（无可计分的文件）"
+    subtitle = (f"地区：{'、'.join(facts['regions']) or '—'}；规则年度：{years}；汇总日期：{datetime.date.today():%Y-%m-%d}；"
+                f"文件夹：{folder}；共 {len(rows)} 个文件" + (f"；对比：{previous.name}" if previous else ""))
+    write_summary(tables, output, subtitle)
+    if csv_path:
+        write_csv(tables[0], csv_path)
+    elapsed = time.perf_counter() - t0
+
+    cats = Counter(r.get("category") for r in rows)
+    read_ok = sum(1 for r in rows if r.get("scores") is not None)
+    passed = sum(1 for r in rows if r.get("scores") is not None and r.get("category") is None)
+    warned = sum(1 for r in rows if r.get("status") == "通过（有警告）")
+    unread = len(rows) - read_ok
+    lines = [f"汇总 {len(rows)} 个文件，用时 {elapsed:.1f} 秒（{len(rows) / max(elapsed, 1e-9):.0f} 个/秒）",
+             f"  读取成功 {read_ok}：通过 {passed}（其中有警告 {warned}），未通过 {cats.get(FAILED, 0)}",
+             f"  无法读取 {unread}" + (f"（其中超时 {cats[TIMEOUT]}，进程终止 {cats[KILLED]}，内部错误 {cats[INTERNAL]}）"
+                                      if cats[TIMEOUT] or cats[KILLED] or cats[INTERNAL] else "")]
+    if facts["duplicates"]:
+        lines.append(f"  部门名称重复 {facts['duplicates']} 个文件（其中重复副本 {facts['copies']} 个），"
+                     f"参加排名 {facts['ranked']} 个")
+    if skipped:
+        lines.append("  跳过 " + "，".join(f"{k} {v} 个" for k, v in skipped.items()))
+    bad = facts["problems"]
+    if bad:
+        lines.append(f"  {bad} 个文件列在“异常”表中，附原因")
+    if previous is not None:
+        c = facts["compare"]
+        lines.append(f"  与上次汇总 {previous.name} 对比：两年都有 {c.get('both', 0)}，仅本次有 {c.get('only_now', 0)}，"
+                     f"仅上次有 {c.get('only_before', 0)}"
+                     + (f"；指标体系不同、分数并列未相减 {c['other_system']}" if c.get("other_system") else "")
+                     + (f"；同名无法对应 {c['ambiguous']}" if c.get("ambiguous") else "")
+                     + f"（见“{COMPARE}”表）")
+    lines.append(f"已写入 {output}")
+    if csv_path:
+        lines.append(f"已写入 {csv_path}")
+    out.write("\n".join(lines) + "\n")
+    return 1 if bad else 0
+
+
+class Progress:
+    """A plain progress line on a terminal (stderr); nothing when stderr is not a terminal."""
+
+    def __init__(self, total: int, stream=None, label: str = "汇总"):
+        self.stream = stream if stream is not None else sys.stderr
+        self.total, self.label, self.done = total, label, 0
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.start = self.last = time.monotonic()
+
+    def update(self, n: int = 1, force: bool = False) -> None:
+        self.done += n
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.1 and not force and self.done < self.total):
+            return
+        self.last = now
+        frac = self.done / self.total if self.total else 1.0
+        width = 30
+        bar = "#" * int(frac * width) + "." * (width - int(frac * width))
+        rate = self.done / max(now - self.start, 1e-9)
+        eta = (self.total - self.done) / rate if rate > 0 else 0
+        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total} {frac:4.0%}  {rate:6.0f} 个/秒  剩余 {eta:4.0f} 秒 ")
+        self.stream.flush()
+
+    def close(self, then: str = "") -> None:
+        if self.enabled:
+            if self.done < self.total or self.last == self.start:
+                self.update(0, force=True)
+            self.stream.write("\n" + (then + "\n" if then else ""))
+            self.stream.flush()

@@ -1,0 +1,120 @@
+"""One received workbook -> one row: the small plain dict a worker process sends back to the parent.
+
+``score_file`` reads a workbook with ``read_filled`` (which refuses hostile packages by their zip directory
+before any XML is parsed: size, compression ratio, encryption, DTD/entity declarations), checks that its rules
+year has its own indicator-system file in its region (a 2031 workbook is not silently scored by 2020 rules), then
+runs ``check_filled``. The row holds the header (department, years, region), the engine's recomputed scores,
+total, grade, check status and problems, never the big objects. A file that cannot be read or scored gets a row
+from ``failed_row``: its category in the 异常 sheet and the reason, said for a reviewer (``explain``). Text read
+from a file is cleaned (``clean``) so that it can go into a cell.
+
+Rows are grouped by the indicator system they were scored by (``system_key``) and matched by department
+(``dept_key``: duplicates within a batch, departments of last year's summary).
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from perfscore.errors import PerfscoreError, UnknownYear
+from perfscore.receiving.collect.sources import ILLEGAL_XML
+
+MAX_TEXT = 300             # characters kept of a header field read from a file (names, years)
+MAX_PROBLEMS = 4000        # characters kept of a file's list of problems
+
+# Categories of the 异常 sheet
+UNREADABLE, FAILED, TIMEOUT, KILLED, INTERNAL = "无法读取", "未通过", "超时", "进程终止", "内部错误"
+
+_YEARS: dict = {}
+
+
+def clean(v, limit=MAX_TEXT):
+    """A header value read from a file, as it may go into a cell: text without characters XML cannot carry."""
+    if v is None:
+        return None
+    if isinstance(v, float):
+        return int(v) if v.is_integer() and abs(v) < 1e15 else v
+    if isinstance(v, (int, bool)):
+        return v
+    s = ILLEGAL_XML.sub("", str(v)).strip()
+    return s if len(s) <= limit else s[:limit - 1] + "…"
+
+
+def failed_row(category: str, reason: str) -> dict:
+    reason = clean(explain(reason), MAX_PROBLEMS)
+    return {"status": category, "category": category, "problems": reason, "reason": reason}
+
+
+_CALAMINE = re.compile(r"无法读取工作簿内容（([A-Za-z_]\w*)[:：][^）]*）")
+
+
+def explain(reason: str) -> str:
+    """Reasons from the reader, said for a reviewer: the parser's own (English) error text replaced by what it
+    means (the reader names oversized parts for what they are)."""
+    def parser_error(m):
+        kind = m.group(1)
+        if "xml" in kind.lower():
+            return ("工作簿内部的 XML 内容已损坏，无法解析（可能在传输中损坏，或被其他程序改动过）："
+                    "请对方用 Excel 重新打开、保存后再提交")
+        if "zip" in kind.lower():
+            return "工作簿的压缩结构已损坏，无法解析：请对方重新保存后再提交"
+        return "工作簿内容无法解析（格式错误）：文件可能已损坏，请对方重新保存后再提交"
+
+    return _CALAMINE.sub(parser_error, reason)
+
+
+def _exact_system(year: int, region: str = "shenzhen"):
+    """The rules year must have its own file in the workbook's region: load_system would fall back to an older year."""
+    from perfscore.engine.system import available_years, load_system
+    key = (region, year)
+    if key not in _YEARS:  # the system itself, or None (a file-system scan per file would cost ~0.1 ms)
+        _YEARS[key] = load_system(year, region=region) if year in available_years(region) else None
+    if _YEARS[key] is None:
+        years = "、".join(map(str, available_years(region))) or "无"
+        raise UnknownYear(f"规则年度 {year} 没有对应的指标体系（地区 {region} 现有年度：{years}）：文件可能被改动过，"
+                          f"或由更新的 perfscore 生成；请核实后安装该地区、该年度的指标体系再汇总")
+    return _YEARS[key]
+
+
+def system_key(r) -> tuple:
+    """Which indicator system a row was scored by: (region, rules year)."""
+    return (r.get("region") or "shenzhen", r.get("year"))
+
+
+def dept_key(name) -> str | None:
+    """A department name as it is matched: NFKC (full-width letters, digits and spaces folded), no spaces."""
+    import unicodedata
+    if name is None:
+        return None
+    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(name)))
+    return key or None
+
+
+def score_file(path: str) -> dict:
+    from perfscore.receiving.check import ERROR, check_filled
+    from perfscore.receiving.reader import read_filled
+    try:
+        empty = os.stat(path).st_size == 0
+    except OSError:
+        empty = False  # read_filled says why
+    if empty:
+        raise PerfscoreError("文件为空（0 字节）：可能是上传、复制或下载时中断，请对方重新发送")
+    filled = read_filled(path)
+    h = filled.header
+    try:
+        _exact_system(filled.year, filled.region)
+        rep = check_filled(filled)
+    except PerfscoreError as exc:  # read, but not scorable (unknown rules year, inputs of another layout)
+        row = failed_row(UNREADABLE, str(exc))
+        row.update(department=clean(h.get("部门名称")), budget_year=clean(h.get("预算年度")), year=filled.year)
+        return row
+    res = rep.result
+    errors = [i for i in rep.items if i.level == ERROR]
+    return {
+        "department": clean(h.get("部门名称")), "budget_year": clean(h.get("预算年度")), "year": filled.year,
+        "region": filled.region, "kind": filled.kind_text, "scores": tuple(r.score if r.error is None else None for r in res.indicators),
+        "total": res.total, "grade": res.grade, "status": rep.status,
+        "category": None if rep.passed else FAILED,
+        "problems": clean("；".join(f"[{i.level}] {i.where}：{i.message}" for i in rep.items), MAX_PROBLEMS) or None,
+        "reason": clean("；".join(f"{i.where}：{i.message}" for i in errors), MAX_PROBLEMS) or None,
+    }
