@@ -368,6 +368,7 @@ def test_doctor_finds_the_workbooks_region_where_it_is_installed(tp_workbook, mo
     c = _by(checks, "规则年度与地区")
     assert "2018 年，地区 testprovince（测试省）" in c.detail
     assert "PERF_TP_ADJUSTMENT" not in c.detail and _by(checks, "函数包装").status == OK  # its own region's wrappers
+    assert "shenzhen：2020" in _by(checks, "指标体系").detail and "testprovince：2018、2020" in _by(checks, "指标体系").detail
 
 
 def test_doctor_names_the_region_key_that_is_not_installed(tp_workbook, monkeypatch, tmp_path):

@@ -138,9 +138,10 @@ args = sys.argv[1:]  # workbook name, its rules year, its region key (规则地�
 own = []
 def systems():
     from perfscore.engine.system import available_regions, available_years, load_system
-    res = {"years": available_years()}
-    for y in res["years"]:
-        load_system(y)
+    res = {"years": available_years(), "by_region": {r: available_years(r) for r in available_regions()}}
+    for r, years in res["by_region"].items():
+        for y in years:
+            load_system(y, region=r)
     if len(args) > 1 and args[1]:
         year, region = int(args[1]), (args[2] if len(args) > 2 and args[2] else "shenzhen")
         fy = {"region_key": region, "regions": available_regions(), "region_years": available_years(region)}
@@ -463,7 +464,9 @@ def installed_checks(data: dict | None, error: str, expect_xlwings: str | None, 
                          "运行离线安装包中的 install.bat 安装 perfscore（装到 Excel 启动的这个 Python 中）"))
     s = data.get("systems", {})
     if s.get("ok"):
-        out.append(Check("指标体系", OK, "可用年度：" + "、".join(map(str, s["value"]["years"]))))
+        by_region = s["value"].get("by_region") or {"shenzhen": s["value"]["years"]}
+        out.append(Check("指标体系", OK, "可用地区与年度：" + "；".join(f"{r}：{'、'.join(map(str, ys))}"
+                                                                 for r, ys in by_region.items())))
     elif "systems" in data and u.get("ok"):
         out.append(Check("指标体系", FAIL, s.get("error", ""), "按提示修正指标体系文件（或环境变量 PERFSCORE_SYSTEMS 指向的目录）"))
     return out
