@@ -183,7 +183,9 @@ def _show(v) -> str:
 
 def report_text(rep: CheckReport) -> str:
     f, res = rep.filled, rep.result
-    lines = [f"{rep.path}", f"  部门：{f.header.get('部门名称') or '（未填写）'}　规则年度：{f.year}　"
+    rules = (f"{res.system.region} {f.year} 年版（{f.region}）" if res.system.key == f.region
+             else f"{f.region} {f.year} 年版")   # a system given by --system may lie in a folder of another name
+    lines = [f"{rep.path}", f"  部门：{f.header.get('部门名称') or '（未填写）'}　规则：{rules}　"
                             f"综合评分：{fmt_num(res.total) if res.total is not None else '—'}　等级：{res.grade or '—'}",
              f"  类型：{f.kind_text}　检查结果：{rep.status}"]
     for i in rep.items:
