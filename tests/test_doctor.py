@@ -371,6 +371,18 @@ def test_doctor_finds_the_workbooks_region_where_it_is_installed(tp_workbook, mo
     assert "shenzhen：2020" in _by(checks, "指标体系").detail and "testprovince：2018、2020" in _by(checks, "指标体系").detail
 
 
+def test_another_regions_broken_file_is_reported_without_hiding_the_workbooks_own(tp_workbook, monkeypatch, tmp_path):
+    import shutil
+    shutil.copytree(SYSTEMS / "testprovince", tmp_path / "testprovince")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "2021.toml").write_text("schema = 1\n[system]\n", "utf-8")
+    monkeypatch.setenv("PERFSCORE_SYSTEMS", str(tmp_path))
+    checks = run_checks(tp_workbook)
+    c = _by(checks, "指标体系")
+    assert c.status == FAIL and "elsewhere" in c.detail and "2021.toml" in c.detail
+    assert _by(checks, "规则年度与地区").status == OK and _by(checks, "函数包装").status == OK
+
+
 def test_doctor_names_the_region_key_that_is_not_installed(tp_workbook, monkeypatch, tmp_path):
     monkeypatch.delenv("PERFSCORE_SYSTEMS", raising=False)
     checks = run_checks(tp_workbook)

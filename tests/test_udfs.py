@@ -232,3 +232,25 @@ def test_macros_command_for_a_system_file(tmp_path, capsys):
     assert main(["macros", "-o", str(tmp_path), "--system", str(TEST_SYSTEMS / "testprovince" / "2018.toml")]) == 0
     text = (tmp_path / "xlwings_udfs.bas").read_text("utf-8")
     assert "PERF_TP_ADJUSTMENT" in text and "PERF_PROCUREMENT" not in text
+
+
+def test_a_broken_region_file_does_not_take_the_other_regions_functions_down(tmp_path):
+    """Excel imports perfscore.udfs once: another region's broken file must leave every other function working,
+    and its own workbooks' cells say which file is wrong."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    shutil.copytree(ROOT / "tests" / "data" / "systems" / "testprovince", tmp_path / "testprovince")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "2021.toml").write_text("schema = 1\n[system]\n", "utf-8")
+    code = ("import perfscore.udfs as u\n"
+            "print(u.PERF_STAFF_CONTROL(10, 1, 10, 2018, 'testprovince'))\n"
+            "print(u.PERF_PROCUREMENT(100, 100, 1, 2020, 'shenzhen'))\n"
+            "print(u.PERF_STAFF_CONTROL(10, 1, 10, 2021, 'elsewhere'))\n")
+    env = dict(os.environ, PERFSCORE_SYSTEMS=str(tmp_path), PYTHONPATH=str(ROOT / "src"))
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    tp, sz, broken = p.stdout.splitlines()
+    assert float(tp) == 4 and float(sz) == 2
+    assert "2021.toml" in broken and "system.id" in broken

@@ -169,13 +169,26 @@ def indicator_functions(systems=None):
     (for its VBA wrappers). Otherwise every function of every region and year, the signature taken from the
     default region's newest year that has it (the Python side dispatches on the caller's year and region)."""
     if systems is None:
-        regions = [r for r in available_regions() if r != DEFAULT_REGION] + [DEFAULT_REGION]
-        systems = [load_system(y, region=r) for r in regions if r in available_regions() for y in available_years(r)]
+        systems = list(_installed_systems())
     out = {}
     for system in systems:
         for ind in system.indicators:
             out[ind.function] = _make_indicator_udf(ind, system)
     return out
+
+
+def _installed_systems():
+    """Every installed region's every year, the default region last. A file that does not load is left out here:
+    it must not take the other regions' functions down with it (its own workbooks' cells say what is wrong when
+    they call, and ``perfscore doctor`` names the file)."""
+    regions = [r for r in available_regions() if r != DEFAULT_REGION] + [DEFAULT_REGION]
+    for r in regions:
+        if r in available_regions():
+            for y in available_years(r):
+                try:
+                    yield load_system(y, region=r)
+                except PerfscoreError:
+                    continue
 
 
 # ------------------------------------------------------------------------------------------ other functions

@@ -138,10 +138,13 @@ args = sys.argv[1:]  # workbook name, its rules year, its region key (规则地�
 own = []
 def systems():
     from perfscore.engine.system import available_regions, available_years, load_system
-    res = {"years": available_years(), "by_region": {r: available_years(r) for r in available_regions()}}
+    res = {"years": available_years(), "by_region": {r: available_years(r) for r in available_regions()}, "broken": []}
     for r, years in res["by_region"].items():
         for y in years:
-            load_system(y, region=r)
+            try:  # one region's broken file must not hide whether the workbook's own region is installed
+                load_system(y, region=r)
+            except Exception as exc:
+                res["broken"].append(str(exc))
     if len(args) > 1 and args[1]:
         year, region = int(args[1]), (args[2] if len(args) > 2 and args[2] else "shenzhen")
         fy = {"region_key": region, "regions": available_regions(), "region_years": available_years(region)}
@@ -465,8 +468,13 @@ def installed_checks(data: dict | None, error: str, expect_xlwings: str | None, 
     s = data.get("systems", {})
     if s.get("ok"):
         by_region = s["value"].get("by_region") or {"shenzhen": s["value"]["years"]}
-        out.append(Check("指标体系", OK, "可用地区与年度：" + "；".join(f"{r}：{'、'.join(map(str, ys))}"
-                                                                 for r, ys in by_region.items())))
+        listed = "可用地区与年度：" + "；".join(f"{r}：{'、'.join(map(str, ys))}" for r, ys in by_region.items())
+        broken = s["value"].get("broken") or []
+        if broken:
+            out.append(Check("指标体系", FAIL, listed + "；有误的文件：" + "；".join(broken),
+                             "按提示修正指标体系文件（或环境变量 PERFSCORE_SYSTEMS 指向的目录）"))
+        else:
+            out.append(Check("指标体系", OK, listed))
     elif "systems" in data and u.get("ok"):
         out.append(Check("指标体系", FAIL, s.get("error", ""), "按提示修正指标体系文件（或环境变量 PERFSCORE_SYSTEMS 指向的目录）"))
     return out
