@@ -173,13 +173,26 @@ def test_carry_forward_follows_declared_mappings(two_regions, tp_workbook, tmp_p
 
 
 def test_check_with_an_outside_system_file(tmp_path):
-    """A region's table kept outside PERFSCORE_SYSTEMS: check and report take --system for the old workbook."""
+    """A region's table kept outside PERFSCORE_SYSTEMS: check, freeze and collect take --system for its workbooks."""
     case = tmp_path / "tp.toml"
     case.write_text(TP_CASE, "utf-8")
     path = tmp_path / "测试局2018.xlsm"
     assert main(["template", "--system", str(TP2018), "--case", str(case), "-o", str(path)]) == 0
     assert main(["check", str(path), "--system", str(TP2018)]) == 0
     assert main(["check", str(path), "--system", str(SYSTEMS / "testprovince" / "2020.toml")]) == 2
+    # freeze and collect take it too (without it the region is unknown here: not scored)
+    assert main(["freeze", str(path), "-o", str(tmp_path / "提交版.xlsx"), "--system", str(TP2018)]) == 0
+    import shutil
+    d = tmp_path / "收到的"
+    d.mkdir()
+    shutil.copy(path, d / "测试局.xlsm")
+    shutil.copy(Path(__file__).parents[1] / "workbook" / "参考案例_深圳市科技开发交流中心_2020.xlsm", d / "深圳.xlsm")
+    assert main(["collect", str(d), "-o", str(tmp_path / "汇总0.xlsx")]) == 1          # testprovince not installed
+    assert main(["collect", str(d), "-o", str(tmp_path / "汇总.xlsx"), "--system", str(TP2018)]) == 0
+    import openpyxl
+    totals = {r[2]: r[3] for r in openpyxl.load_workbook(tmp_path / "汇总.xlsx")["汇总"].iter_rows(values_only=True)
+              if r and r[0] in ("测试省 2018 年版", "深圳市 2020 年版")}
+    assert totals == {"测试局": pytest.approx(83.25), "深圳市科技开发交流中心": pytest.approx(97.93)}
 
 
 def test_collect_over_two_regions_never_mixes_systems(two_regions, tp_workbook, tmp_path):

@@ -357,7 +357,7 @@ command("check", "检查一份填好的工作簿：说明是哪一种工作簿�
 def cmd_freeze(args, out):
     from perfscore.receiving.check import freeze
     notes = []
-    written = freeze(args.workbook, args.output, force=args.force, pdf=args.pdf, notes=notes)
+    written = freeze(args.workbook, args.output, force=args.force, pdf=args.pdf, notes=notes, system_path=args.system)
     for n in notes:
         out.write(f"{n}\n")
     for p in written:
@@ -369,6 +369,7 @@ cmd_freeze.configure = lambda p: (
     p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（Python 版 .xlsm 或 Excel 公式版 .xlsx）"),
     p.add_argument("-o", "--output", metavar="路径", required=True, help="提交版（.xlsx，只有数值，不含宏）"),
     p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF"),
+    p.add_argument("--system", metavar="路径", help="工作簿所用的指标体系文件（本地区自行维护、未放入 PERFSCORE_SYSTEMS 时）"),
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
 command("freeze", "生成提交版：分数由引擎重新计算后写成数值，去掉宏和 xlwings.conf，格式与打印设置不变；--pdf 另出 PDF",
         "perfscore freeze 某单位2020.xlsm -o 提交版.xlsx --pdf")(cmd_freeze)
@@ -386,6 +387,9 @@ def _collect_args(p):
     p.add_argument("--jobs", type=int, metavar="N", help="并行进程数（默认为 CPU 核数）")
     p.add_argument("--compare", metavar="上次汇总.xlsx",
                    help="与上次 collect 生成的汇总表对比（按部门名称匹配），另加“与上次对比”表")
+    p.add_argument("--system", action="append", metavar="路径",
+                   help="包外的指标体系文件（可多次给出）：规则地区与文件所在文件夹同名、规则年度相同的工作簿按它计分，"
+                        "其余按本机安装的指标体系")
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的输出文件")
 
 

@@ -193,19 +193,20 @@ def report_text(rep: CheckReport) -> str:
     return "\n".join(lines)
 
 
-def freeze(path, output, *, force: bool = False, pdf: bool = False, notes: list | None = None):
+def freeze(path, output, *, force: bool = False, pdf: bool = False, notes: list | None = None, system_path=None):
     """A values-only copy for people without Python or macros: scores recomputed by the engine (not taken from
     the file's cache), no VBA, no xlwings.conf, the same formatting and print setup. Returns the written paths.
     ``notes`` (a list) receives what the submission copy corrects: the kind of workbook read, every stored
-    score that differed from the recomputation, and the layout problems ``check`` reports."""
+    score that differed from the recomputation, and the layout problems ``check`` reports. ``system_path``: the
+    workbook's indicator system file when it is not installed (as for ``check --system``)."""
     from perfscore.files import atomic_output, check_output
     from perfscore.excel.layout import CONF_SHEET
     from perfscore.excel.workbook import build_workbook
     output = check_output(output, ".xlsx", force, "提交版（不含宏）")
     filled = read_filled(path)
-    system = rules_system(filled)
+    system = rules_system(filled, system_path)
     if notes is not None:
-        rep = check_filled(filled)
+        rep = check_filled(filled, system_path)
         notes.append(f"读取：{filled.kind_text}")
         for i in rep.items:
             if i.message.startswith("无法计分"):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from perfscore.errors import PerfscoreError
 from perfscore.receiving.collect.lastyear import COMPARE, read_previous
-from perfscore.receiving.collect.rows import FAILED, INTERNAL, KILLED, TIMEOUT, UNREADABLE, failed_row
+from perfscore.receiving.collect.rows import FAILED, INTERNAL, KILLED, TIMEOUT, UNREADABLE, failed_row, use_system_files
 from perfscore.receiving.collect.sources import (display_path, expand_sources, link_target, relative_name,
                                                  scrub_paths, source_base)
 from perfscore.receiving.collect.tables import csv_cell, summary_tables, write_csv, write_summary  # noqa: F401  (csv_cell: tests)
@@ -48,6 +48,7 @@ def run_collect(args, out) -> int:
     exclude = {output: "输出文件本身"}
     if compare:
         exclude[Path(compare)] = "上次的汇总表（--compare）"
+    use_system_files(getattr(args, "system", None) or [])
     paths, odd, skipped = expand_sources(args.sources, exclude=exclude)
     if not paths and not odd:
         raise PerfscoreError("没有找到可汇总的工作簿（只有被跳过的文件：" + "、".join(skipped) + "）")

@@ -2,8 +2,8 @@
 
 ``score_file`` reads a workbook with ``read_filled`` (which refuses hostile packages by their zip directory
 before any XML is parsed: size, compression ratio, encryption, DTD/entity declarations), checks that its rules
-year has its own indicator-system file in its region (a 2031 workbook is not silently scored by 2020 rules), then
-runs ``check_filled``. The row holds the header (department, years, region), the engine's recomputed scores,
+year has its own indicator-system file in its region (a 2031 workbook is not silently scored by 2020 rules) or a
+file given by ``--system`` (``system_of``), then runs ``check_filled``. The row holds the header (department, years, region), the engine's recomputed scores,
 total, grade, check status and problems, never the big objects. A file that cannot be read or scored gets a row
 from ``failed_row``: its category in the 异常 sheet and the reason, said for a reviewer (``explain``). Text read
 from a file is cleaned (``clean``) so that it can go into a cell.
@@ -63,6 +63,33 @@ def explain(reason: str) -> str:
     return _CALAMINE.sub(parser_error, reason)
 
 
+# Systems given on the command line (collect --system FILE): (region key, year) -> the file. A workbook made from
+# such a file records its folder's name as 规则地区, so the key is the file's folder name, as under PERFSCORE_SYSTEMS.
+GIVEN: dict = {}
+
+
+def use_system_files(paths) -> None:
+    """Load the files given by --system (errors name the file); two files for one region and year are refused."""
+    from perfscore.engine.system import load_system_file
+    GIVEN.clear()
+    _YEARS.clear()
+    for p in paths:
+        s = load_system_file(p)
+        if (s.key, s.year) in GIVEN:
+            raise PerfscoreError(f"--system 给出了两个地区 {s.key}、{s.year} 年度的指标体系文件（{GIVEN[s.key, s.year]} 与 {p}）："
+                                 f"每个地区、年度只能给一个")
+        GIVEN[s.key, s.year] = str(p)
+
+
+def system_of(year: int, region: str = "shenzhen"):
+    """The system a workbook of (region, rules year) is scored by: a file given by --system, else the installed
+    file of exactly that region and year (load_system alone would fall back to an older year)."""
+    if (region, year) in GIVEN:
+        from perfscore.engine.system import load_system
+        return load_system(path=GIVEN[region, year])
+    return _exact_system(year, region)
+
+
 def _exact_system(year: int, region: str = "shenzhen"):
     """The rules year must have its own file in the workbook's region: load_system would fall back to an older year."""
     from perfscore.engine.system import available_years, load_system
@@ -102,8 +129,8 @@ def score_file(path: str) -> dict:
     filled = read_filled(path)
     h = filled.header
     try:
-        _exact_system(filled.year, filled.region)
-        rep = check_filled(filled)
+        system = system_of(filled.year, filled.region)
+        rep = check_filled(filled, system.path if (filled.region, filled.year) in GIVEN else None)
     except PerfscoreError as exc:  # read, but not scorable (unknown rules year, inputs of another layout)
         row = failed_row(UNREADABLE, str(exc))
         row.update(department=clean(h.get("部门名称")), budget_year=clean(h.get("预算年度")), year=filled.year)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from perfscore.receiving.collect.rows import dept_key, system_key
+from perfscore.receiving.collect.rows import dept_key, system_key, system_of
 from perfscore.receiving.collect.sources import display_path
 
 SUMMARY, RANKING, RATES, GRADES, PROBLEMS = "汇总", "排名", "指标得分率", "等级分布", "异常"
@@ -31,9 +31,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _systems(rows):
-    from perfscore.engine.system import load_system
-    return {k: load_system(k[1], region=k[0])
-            for k in sorted({system_key(r) for r in rows if r.get("scores") is not None})}
+    return {k: system_of(k[1], region=k[0]) for k in sorted({system_key(r) for r in rows if r.get("scores") is not None})}
 
 
 def _score_columns(systems) -> list[str]:

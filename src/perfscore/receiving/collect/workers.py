@@ -58,8 +58,12 @@ def _on_alarm(signum, frame):
     raise _FileTimeout()
 
 
-def _init_worker(memory_mb: float, hard_timeout: float, quiet: bool) -> None:
+def _init_worker(memory_mb: float, hard_timeout: float, quiet: bool, given: dict | None = None) -> None:
     global _HARD, _DEVNULL
+    if given is not None:  # collect --system files (a spawned worker does not inherit the parent's module state)
+        from perfscore.receiving.collect import rows
+        rows.GIVEN.clear()
+        rows.GIVEN.update(given)
     _HARD = hard_timeout
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     _die_with_parent()
@@ -171,8 +175,9 @@ def _pool(jobs: int, memory_mb: float, hard_timeout: float):
     # fork (Linux): workers start in ~ms with perfscore already imported; elsewhere the platform's default
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() and sys.platform != "darwin" else None
     quiet = not os.environ.get("PERFSCORE_DEBUG")
+    from perfscore.receiving.collect.rows import GIVEN
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                                  initargs=(memory_mb, hard_timeout, quiet))
+                                  initargs=(memory_mb, hard_timeout, quiet, dict(GIVEN)))
 
 
 def _end_pool(pool, kill: bool = False) -> None:
