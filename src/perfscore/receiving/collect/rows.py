@@ -3,8 +3,8 @@
 ``score_file`` reads a workbook with ``read_filled`` (which refuses hostile packages by their zip directory
 before any XML is parsed: size, compression ratio, encryption, DTD/entity declarations), checks that its rules
 year has its own indicator-system file in its region (a 2031 workbook is not silently scored by 2020 rules) or a
-file given by ``--system`` (``system_of``), then runs ``check_filled``. The row holds the header (department, years, region), the engine's recomputed scores,
-total, grade, check status and problems, never the big objects. A file that cannot be read or scored gets a row
+file given by ``--system`` (``system_of``), then runs ``check_filled``. The row holds the header (department,
+years, region), the engine's recomputed scores, total, grade, check status and problems, never the big objects. A file that cannot be read or scored gets a row
 from ``failed_row``: its category in the 异常 sheet and the reason, said for a reviewer (``explain``). Text read
 from a file is cleaned (``clean``) so that it can go into a cell.
 
@@ -129,8 +129,8 @@ def score_file(path: str) -> dict:
     filled = read_filled(path)
     h = filled.header
     try:
-        system = system_of(filled.year, filled.region)
-        rep = check_filled(filled, system.path if (filled.region, filled.year) in GIVEN else None)
+        system_of(filled.year, filled.region)  # a rules year without its own file is refused, not fallen back from
+        rep = check_filled(filled, GIVEN.get((filled.region, filled.year)))
     except PerfscoreError as exc:  # read, but not scorable (unknown rules year, inputs of another layout)
         row = failed_row(UNREADABLE, str(exc))
         row.update(department=clean(h.get("部门名称")), budget_year=clean(h.get("预算年度")), year=filled.year)
