@@ -46,6 +46,9 @@ def command(name, help, example):
     return deco
 
 
+WORKBOOK_SYSTEM_HELP = "工作簿所用的指标体系文件（本地区自行维护、未放入 PERFSCORE_SYSTEMS 时）"
+
+
 def _system_args(p, year_help="指标体系年度（默认：案例文件中的年度；无案例时为最新年度）"):
     p.add_argument("--year", type=int, metavar="年度", help=year_help)
     p.add_argument("--region", metavar="地区", default=None,
@@ -349,7 +352,7 @@ def cmd_check(args, out):
 
 cmd_check.configure = lambda p: (
     p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（Python 版 .xlsm 或 Excel 公式版 .xlsx）"),
-    p.add_argument("--system", metavar="路径", help="工作簿所用的指标体系文件（本地区自行维护、未放入 PERFSCORE_SYSTEMS 时）"))
+    p.add_argument("--system", metavar="路径", help=WORKBOOK_SYSTEM_HELP))
 command("check", "检查一份填好的工作簿：说明是哪一种工作簿，按其规则年度重新计分，与文件中保存的分数和规则生成的公式比对，并检查输入表是否被改动（隐藏行列、重复项、公式）和数据是否合理（退出码 0 通过，1 未通过，2 无法读取）",
         "perfscore check 某单位2020.xlsm")(cmd_check)
 
@@ -369,7 +372,7 @@ cmd_freeze.configure = lambda p: (
     p.add_argument("workbook", metavar="工作簿", help="填好的评分工作簿（Python 版 .xlsm 或 Excel 公式版 .xlsx）"),
     p.add_argument("-o", "--output", metavar="路径", required=True, help="提交版（.xlsx，只有数值，不含宏）"),
     p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF"),
-    p.add_argument("--system", metavar="路径", help="工作簿所用的指标体系文件（本地区自行维护、未放入 PERFSCORE_SYSTEMS 时）"),
+    p.add_argument("--system", metavar="路径", help=WORKBOOK_SYSTEM_HELP),
     p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
 command("freeze", "生成提交版：分数由引擎重新计算后写成数值，去掉宏和 xlwings.conf，格式与打印设置不变；--pdf 另出 PDF",
         "perfscore freeze 某单位2020.xlsm -o 提交版.xlsx --pdf")(cmd_freeze)

@@ -181,14 +181,13 @@ def _installed_systems():
     """Every installed region's every year, the default region last. A file that does not load is left out here:
     it must not take the other regions' functions down with it (its own workbooks' cells say what is wrong when
     they call, and ``perfscore doctor`` names the file)."""
-    regions = [r for r in available_regions() if r != DEFAULT_REGION] + [DEFAULT_REGION]
-    for r in regions:
-        if r in available_regions():
-            for y in available_years(r):
-                try:
-                    yield load_system(y, region=r)
-                except PerfscoreError:
-                    continue
+    regions = available_regions()  # one scan of the folders (available_years already skips a missing region)
+    for r in sorted(regions, key=lambda r: r == DEFAULT_REGION):
+        for y in available_years(r):
+            try:
+                yield load_system(y, region=r)
+            except PerfscoreError:
+                continue
 
 
 # ------------------------------------------------------------------------------------------ other functions
