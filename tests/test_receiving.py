@@ -8,7 +8,7 @@ import pytest
 
 from perfscore.receiving.annual import carry_forward, diff_systems
 from perfscore.excel.cache import sheet_parts
-from perfscore.receiving.check import check_workbook, freeze
+from perfscore.receiving.check import FreezeRefused, check_workbook, freeze
 from perfscore.cli import main
 from perfscore.engine.system import PACKAGE_SYSTEMS
 
@@ -82,8 +82,16 @@ def test_freeze_recomputes_instead_of_trusting_the_cache(tmp_path):
     edited = tmp_path / "改过的.xlsm"
     _edit_part(REF, edited, lambda n, d: _is_sheet(n, "评分表"), b"<v>1.95</v>", b"<v>2.0</v>")
     out = tmp_path / "提交版.xlsx"
-    freeze(edited, out)
-    assert openpyxl.load_workbook(out)["评分表"]["G8"].value == 1.95
+    with pytest.raises(FreezeRefused):  # a failing workbook gives no clean-looking 提交版
+        freeze(edited, out)
+    assert not out.exists()
+    freeze(edited, out, force=True)
+    wb = openpyxl.load_workbook(out)
+    assert wb["评分表"]["G8"].value == 1.95  # recomputed, not the edited cache
+    assert wb.sheetnames[0] == "未通过检查" and "2" in " ".join(str(c.value) for c in wb["未通过检查"]["B"] if c.value)
+    assert all("未通过检查" in ws.oddHeader.center.text for ws in wb.worksheets)
+    rep = check_workbook(out)  # and the forced copy does not pass as a clean one
+    assert not rep.passed and any(i.where == "未通过检查" for i in rep.items)
 
 
 @pytest.mark.skipif(not shutil.which("soffice"), reason="needs LibreOffice: apt-get install libreoffice-calc")
@@ -201,15 +209,17 @@ def test_visible_input_is_used_and_hidden_duplicate_reported(tmp_path, capsys):
     rep = check_workbook(trap)
     assert not rep.passed
     assert rep.result.by_id("procurement").score == 1 and rep.result.total == pytest.approx(96.98)
-    dup = [i for i in rep.items if i.where == "政府采购实际数" and "出现 2 次" in i.message]
-    assert dup and dup[0].level == "错误" and "第 23 行" in dup[0].message
-    assert any("被隐藏" in i.message and "政府采购实际数" in i.message for i in rep.items)
+    assert any(i.level == "错误" and "B70" in i.where and "多了" in i.message and "政府采购实际数" in i.message
+               for i in rep.items)
+    assert any(i.level == "错误" and "第 70 行（隐藏）" in i.message for i in rep.items)
     assert any(i.where == "政府采购执行情况" and "手工改过" in i.message for i in rep.items)
     assert main(["check", str(trap)]) == 1
-    assert "出现 2 次" in capsys.readouterr().out
+    assert "第 70 行（隐藏）" in capsys.readouterr().out
     out = tmp_path / "提交版.xlsx"
+    assert main(["freeze", str(trap), "-o", str(out)]) == 1 and not out.exists()  # refused, with the reasons
+    assert "未生成提交版" in capsys.readouterr().out
     notes = []
-    freeze(trap, out, notes=notes)
+    freeze(trap, out, notes=notes, force=True)
     wb = openpyxl.load_workbook(out)
     assert wb["基础数据"]["D23"].value == 14000
     assert wb["评分表"]["G8"].value == 1 and wb["评分表"]["G25"].value == pytest.approx(96.98)
@@ -217,7 +227,6 @@ def test_visible_input_is_used_and_hidden_duplicate_reported(tmp_path, capsys):
 
 
 def test_name_pointing_away_and_formula_in_input_reported(tmp_path):
-    import re
     moved = tmp_path / "名称改指.xlsm"
     with zipfile.ZipFile(REF) as z, zipfile.ZipFile(moved, "w", zipfile.ZIP_DEFLATED) as out:
         for info in z.infolist():
@@ -230,20 +239,22 @@ def test_name_pointing_away_and_formula_in_input_reported(tmp_path):
     _sheet_edit(tmp, moved, "基础数据", _HIDDEN_DUPLICATE, (r'(<c r="D22"[^>]*?)( t="n")?>(<v>[^<]*</v>)', r"\1><f>12000+1</f>\3"),
                 (r'(<c r="H23"[^>]*>.*?</c>)', r'\1<c r="M23"><v>13000</v></c>'))  # past the last column
     rep = check_workbook(moved)
-    assert rep.filled.inputs["政府采购实际数"] == 13000  # what the formulas use
-    assert any(i.where == "政府采购实际数" and "指向 M23" in i.message and i.level == "错误" for i in rep.items)
-    assert any(i.where == "政府采购预算数" and "是公式" in i.message for i in rep.items)
+    assert rep.filled.inputs["政府采购实际数"] == 12560  # read where the genuine workbook has it, not where the name points
+    assert any(i.where == "政府采购实际数" and "应指向 基础数据!D23" in i.message and "M$23" in i.message
+               and i.level == "错误" for i in rep.items)
+    assert any("D22" in i.where and "是公式" in i.message and i.level == "错误" for i in rep.items)
+    assert any("M23" in i.where and "多了" in i.message for i in rep.items)
     assert not rep.passed
-    assert re.search("被隐藏", " ".join(i.message for i in rep.items))
 
 
-def test_hidden_input_column_is_a_warning(tmp_path):
+def test_hidden_input_column_fails(tmp_path):
+    """A hidden 数值 column: the reviewer cannot see what is scored."""
     hid = tmp_path / "隐藏列.xlsm"
     _sheet_edit(REF, hid, "基础数据", (r'<col width="18" customWidth="1" min="4" max="4"\s*/>',
                                        '<col width="18" customWidth="1" min="4" max="4" hidden="1" />'))
     rep = check_workbook(hid)
-    assert rep.passed and rep.status == "通过（有警告）"
-    assert any("第 D 列被隐藏" in i.message for i in rep.items)
+    assert not rep.passed
+    assert any(i.level == "错误" and "第 D 列有内容却被隐藏" in i.message for i in rep.items)
 
 
 def test_error_cells_are_not_recalculated_not_tampering(tmp_path):
@@ -468,7 +479,7 @@ def test_shared_formulas_as_excel_saves_them_are_not_edits(tmp_path):
                 (r'(<c r="G4"[^>]*>)<f>[^<]*</f>', r'\1<f t="shared" si="0"/>'),
                 (r'(<c r="G5"[^>]*>)<f>[^<]*</f>', r'\1<f t="shared" si="0" />'))
     rep = check_workbook(p)
-    assert rep.filled.formulas[("扣分说明", "G5")] == 'IF(ISNUMBER(F5),E5-F5,"—")'
+    assert rep.filled.package.sheet("扣分说明").formulas["G5"] == 'IF(ISNUMBER(F5),E5-F5,"—")'
     assert rep.passed and rep.status == "通过", rep.items
 
 

@@ -358,9 +358,15 @@ command("check", "检查一份填好的工作簿：说明是哪一种工作簿�
 
 
 def cmd_freeze(args, out):
-    from perfscore.receiving.check import freeze
+    from perfscore.receiving.check import FreezeRefused, freeze, report_text
     notes = []
-    written = freeze(args.workbook, args.output, force=args.force, pdf=args.pdf, notes=notes, system_path=args.system)
+    try:
+        written = freeze(args.workbook, args.output, force=args.force, pdf=args.pdf, notes=notes, system_path=args.system)
+    except FreezeRefused as exc:
+        out.write(report_text(exc.report) + "\n")
+        out.write("工作簿未通过检查，未生成提交版：请按上面列出的问题改正后重新检查。确需生成（例如留档），加 --force："
+                  "提交版每页会印上红色的“未通过检查”，并附检查发现\n")
+        return EXIT_UNSCORABLE
     for n in notes:
         out.write(f"{n}\n")
     for p in written:
@@ -373,7 +379,8 @@ cmd_freeze.configure = lambda p: (
     p.add_argument("-o", "--output", metavar="路径", required=True, help="提交版（.xlsx，只有数值，不含宏）"),
     p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF"),
     p.add_argument("--system", metavar="路径", help=WORKBOOK_SYSTEM_HELP),
-    p.add_argument("--force", action="store_true", help="允许覆盖已存在的文件"))
+    p.add_argument("--force", action="store_true",
+                   help="允许覆盖已存在的文件；工作簿未通过检查时也生成（每页印红色“未通过检查”并附检查发现）"))
 command("freeze", "生成提交版：分数由引擎重新计算后写成数值，去掉宏和 xlwings.conf，格式与打印设置不变；--pdf 另出 PDF",
         "perfscore freeze 某单位2020.xlsm -o 提交版.xlsx --pdf")(cmd_freeze)
 

@@ -47,8 +47,22 @@ def _value_xml(attrs: str, value) -> tuple[str, str]:
     return attrs + ' t="str"', escape(str(value))
 
 
-def inject_cached_values(path, cached: dict) -> None:
-    """``cached``: (sheet title, coordinate) -> value. Every key must be a formula cell of the file."""
+_CHARREF = re.compile(r"&#([0-9]{3,7});")
+
+
+def _char(m) -> str:
+    n = int(m.group(1))
+    # characters XML allows as they are (not the markup ones, all below 128, nor surrogates or non-characters)
+    return chr(n) if 128 <= n <= 0xD7FF or 0xE000 <= n <= 0xFFFD or 0x10000 <= n <= 0x10FFFF else m.group(0)
+
+
+def _charrefs(text: str) -> str:
+    return "".join(ch if ord(ch) < 128 else f"&#{ord(ch)};" for ch in text)
+
+
+def inject_cached_values(path, cached: dict, texts: dict | None = None) -> None:
+    """``cached``: (sheet title, coordinate) -> value. Every key must be a formula cell of the file. ``texts``:
+    old -> new text replaced in the shared strings (the layout id, see workbook.layout_stamp)."""
     path = Path(path)
     by_sheet: dict[str, dict] = {}
     for (sheet, coord), v in cached.items():
@@ -75,6 +89,19 @@ def inject_cached_values(path, cached: dict) -> None:
         if missing:
             raise PerfscoreError(f"内部错误：{sheet} 中找不到公式单元格 {sorted(missing)[:5]}，无法写入计算结果")
         data[part] = xml.encode("utf-8")
+    for old, new in (texts or {}).items():
+        found = False
+        for part in [p for p in data if p.startswith("xl/worksheets/") or p == "xl/sharedStrings.xml"]:
+            xml = data[part].decode("utf-8")
+            for form in (escape(old), _charrefs(escape(old))):  # openpyxl writes non-ASCII text as &#NNNNN;
+                if form in xml:
+                    xml, found = xml.replace(form, escape(new)), True
+            data[part] = xml.encode("utf-8")
+        if not found:
+            raise PerfscoreError(f"内部错误：工作簿中找不到 {old}，无法写入版式编号")
+    for part in data:  # openpyxl writes each non-ASCII character as &#NNNNN;: UTF-8 is a third of the size
+        if part.endswith(".xml") and b"&#" in data[part]:
+            data[part] = _CHARREF.sub(_char, data[part].decode("utf-8")).encode("utf-8")
     wbxml = data["xl/workbook.xml"].decode("utf-8")
     data["xl/workbook.xml"] = re.sub(r'\s+fullCalcOnLoad="1"', "", wbxml).encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix + ".tmp", dir=path.parent)

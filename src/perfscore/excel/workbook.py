@@ -65,8 +65,30 @@ def build_workbook(system, case=None, password=None, engine="python") -> Built:
     return ctx.built
 
 
-def write_workbook(built: Built, path, *, force: bool = False) -> Path:
-    """Save as a macro-enabled workbook with the VBA project and cached values. Never overwrites silently."""
+def unlocked_cells(wb) -> set:
+    """"sheet!coord" of every cell the department may fill (unlocked on a protected sheet)."""
+    return {f"{ws.title}!{c.coordinate}" for ws in wb.worksheets for c in ws._cells.values()
+            if c.protection is not None and c.protection.locked is False}
+
+
+def layout_cell(built: Built) -> str:
+    """"sheet!coord" of the hint beside 规则地区, where the workbook records its layout id."""
+    sheet, coord = built.names[REGION_NAME]
+    return f"{sheet}!E{coord.lstrip('ABCDEFGHIJKLMNOPQRSTUVWXYZ')}"
+
+
+def layout_stamp(built: Built, path, kind: str | None = None) -> dict:
+    """The text replacement that records the saved file's layout id in its hint cell (for ``inject_cached_values``)."""
+    from perfscore.excel.fingerprint import LAYOUT_PLACEHOLDER, layout_of
+    from perfscore.excel.package import read_package
+    lay = layout_of(read_package(path), built.system.key or "shenzhen", built.system.year, kind or built.engine,
+                    unlocked_cells(built.wb), layout_cell(built))
+    return {LAYOUT_PLACEHOLDER: f"（版式 {lay.layout_id}）"}
+
+
+def write_workbook(built: Built, path, *, force: bool = False, stamp: bool = True) -> Path:
+    """Save as a macro-enabled workbook with the VBA project and cached values, its layout id recorded (unless
+    ``stamp`` is false: the layout reader's own copy). Never overwrites silently."""
     from perfscore.excel.cache import inject_cached_values
     from perfscore.files import atomic_output, check_output
     from perfscore.excel.vba import build_vba_project, document_modules, parse_module_file, save_xlsm, xlwings_modules
@@ -76,7 +98,7 @@ def write_workbook(built: Built, path, *, force: bool = False) -> Path:
         path = check_output(path, ".xlsx", force, "Excel 公式版工作簿")
         with atomic_output(path) as tmp:
             built.wb.save(tmp)
-            inject_cached_values(tmp, built.cached)
+            inject_cached_values(tmp, built.cached, layout_stamp(built, tmp) if stamp else None)
         return path
     path = check_output(path, ".xlsm", force, "含宏的工作簿")
     wb = built.wb
@@ -85,5 +107,5 @@ def write_workbook(built: Built, path, *, force: bool = False) -> Path:
     vba_bin = build_vba_project(modules + document_modules(wb))
     with atomic_output(path) as tmp:
         save_xlsm(wb, tmp, vba_bin)
-        inject_cached_values(tmp, built.cached)
+        inject_cached_values(tmp, built.cached, layout_stamp(built, tmp) if stamp else None)
     return path

@@ -6,10 +6,11 @@ from functools import lru_cache
 
 from perfscore.engine.scoring import CaseResult, score_case
 from perfscore.engine.numbers import fmt_num
-from perfscore.receiving.reader import (DEDUCTION_SHEET, ERROR, WARNING, CellError, FilledWorkbook, case_from_filled, raw_inputs,
-                     read_filled, rules_system)
+from perfscore.errors import PerfscoreError
+from perfscore.receiving.formula_key import formula_key
+from perfscore.receiving.reader import (ERROR, WARNING, CellError, FilledWorkbook, case_from_filled, raw_inputs, read_filled,
+                                        rules_system)
 
-SCORE_SHEET_NAME = "评分表"
 
 
 @dataclass
@@ -25,6 +26,7 @@ class CheckReport:
     filled: FilledWorkbook
     result: CaseResult
     items: list[Item] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)     # facts that are not findings (the application that saved it)
 
     @property
     def passed(self) -> bool:
@@ -50,7 +52,15 @@ def check_filled(filled: FilledWorkbook, system_path=None) -> CheckReport:
     raw = raw_inputs(filled, system)
     result = score_case(system, raw)
     rep = CheckReport(filled.path, filled, result)
-    rep.items += [Item(level, where, message) for level, where, message in filled.issues]
+    if filled.layout_problem:
+        rep.items.append(Item(ERROR, "版式", filled.layout_problem))
+    if filled.package is not None and filled.package.sheet(FAILED_SHEET) is not None:
+        rep.items.append(Item(ERROR, FAILED_SHEET, "这是从未通过检查的工作簿强制生成的提交版（perfscore freeze --force）："
+                                                  "请改正原工作簿后重新检查、重新生成提交版"))
+    # structure first: what differs from the genuine workbook, the decisive findings (can change a score) first
+    rep.items += [Item(level, where, message) for level, where, message, _ in filled.issues]
+    if filled.saved_by:
+        rep.notes.append(f"最后由 {filled.saved_by} 保存")
     unrecalculated = []
     for r in result.indicators:
         name = r.indicator.name
@@ -80,7 +90,7 @@ def check_filled(filled: FilledWorkbook, system_path=None) -> CheckReport:
         rep.items.append(Item(ERROR, "综合评分", f"文件中为 {_show(filled.stored_total)}，重新计算为 {fmt_num(result.total)}"))
     if result.grade is not None and not isinstance(filled.stored_grade, CellError) and filled.stored_grade != result.grade:
         rep.items.append(Item(ERROR, "评分等级", f"文件中为 {_show(filled.stored_grade)}，重新计算为 {result.grade}"))
-    rep.items += formula_items(filled, system)
+    rep.items += consistency_items(filled, system)
     for c in system.checks:
         if c.holds(result.inputs) is False:
             rep.items.append(Item(WARNING, "数据核对", c.label))
@@ -89,77 +99,45 @@ def check_filled(filled: FilledWorkbook, system_path=None) -> CheckReport:
     return rep
 
 
-# ---------------------------------------------------------------------------------------- formulas
-_EXPECTED: dict = {}
-MAX_FORMULA_ITEMS = 10
-
-
-def expected_formulas(system, kind: str):
-    """(sheet, coordinate) -> (normalised formula, what the cell is) for the 评分表 and 扣分说明 cells the rules
-    year generates for a workbook of ``kind`` ("python" or "excel"); None when this perfscore cannot build that
-    kind. Those two sheets' layout depends on the indicator system only, not on the department's data."""
-    key = (id(system), kind)
-    if key not in _EXPECTED:
-        from perfscore.excel.workbook import build_workbook
+def consistency_items(filled: FilledWorkbook, system) -> list[Item]:
+    """What the file says about itself, checked: the budget year is one the rules year is in force for (a workbook
+    relabelled to another rules year, or filled on another year's template), and every input used only for 数据核对
+    holds what its kind allows, as the inputs that score must."""
+    from perfscore.engine.system import available_years
+    items = []
+    budget = filled.header.get("预算年度")
+    if isinstance(budget, float) and budget.is_integer():
+        budget = int(budget)
         try:
-            built = build_workbook(system, None) if kind == "python" else build_workbook(system, None, engine="excel")
-        except TypeError:  # a perfscore without the native-formula builder
-            _EXPECTED[key] = (system, None)
-            return None
-        out = {}
-        heads = {6: "得分", 7: "扣分", 8: "得分率", 9: "得分与扣分理由"}
-        for (sheet, coord), text in built.formulas.items():
-            if sheet not in (SCORE_SHEET_NAME, DEDUCTION_SHEET):
-                continue
-            ws = built.wb[sheet]
-            cell = ws[coord]
-            if sheet == SCORE_SHEET_NAME:
-                label = ws.cell(cell.row, 3).value or ws.cell(cell.row, 1).value or coord
-                what = f"{label}（评分表 {coord}）"
-            else:
-                label = ws.cell(cell.row, 4).value or coord
-                what = f"{label} {heads.get(cell.column, '')}（扣分说明 {coord}）"
-            out[(sheet, coord)] = (normalise_formula(text), what)
-        _EXPECTED[key] = (system, out)
-    return _EXPECTED[key][1]
+            years = [y for y in available_years(system.key or "shenzhen") if y <= budget]
+        except PerfscoreError:
+            years = []
+        in_force = max(years) if years else None
+        if in_force is None and budget < system.year:
+            items.append(Item(WARNING, "预算年度", f"预算年度 {budget} 早于本地区最早的规则年度 {system.year}：按 {system.year} 年版计分，"
+                                                f"请核实预算年度"))
+        elif in_force is not None and in_force != system.year:
+            items.append(Item(ERROR, "预算年度", f"预算年度 {budget} 适用 {in_force} 年版规则，本工作簿却按 {system.year} 年版生成："
+                                              f"请用 perfscore template --year {budget} 生成的工作簿重新填写（可用 carry-forward 带入数据）"))
+    elif budget not in (None, ""):
+        items.append(Item(WARNING, "预算年度", f"预算年度应为四位年份，文件中为 {_show(budget)}"))
+    by_name = {s.name: s for s in system.inputs.values()}
+    used = {i for ind in system.indicators for i in ind.inputs}
+    for name, value in filled.inputs.items():
+        spec = by_name.get(name)
+        if spec is None or spec.id in used or value is None:
+            continue
+        try:
+            spec.parse(value)
+        except PerfscoreError as exc:
+            items.append(Item(ERROR, name, f"不参与计分、用于数据核对的输入项填写有误：{exc}"))
+    return items
 
 
 @lru_cache(maxsize=8192)
-def normalise_formula(text: str) -> str:
-    """Spelling differences Excel, WPS and LibreOffice introduce on saving, removed: leading =, _xlfn./_xludf.
-    prefixes, $ signs, quotes around sheet names, spaces and letter case outside string literals."""
-    import re
-    out, parts = [], re.split(r'("(?:[^"]|"")*")', text.lstrip().removeprefix("="))
-    for k, part in enumerate(parts):
-        if k % 2:
-            out.append(part)
-            continue
-        part = re.sub(r"_xl(?:fn|udf|ws)\.", "", part, flags=re.I).replace("$", "")
-        part = re.sub(r"'((?:[^']|'')+)'!", lambda m: m.group(1).replace("''", "'") + "!", part)
-        out.append(re.sub(r"\s+", "", part).upper())
-    return "".join(out)
-
-
-def formula_items(filled: FilledWorkbook, system) -> list[Item]:
-    """Score cells whose formula is not the one the rules year generates (a constant typed over it, or an
-    edited formula), reported by name like a hand-edited score."""
-    if filled.kind == "values":
-        return []
-    expected = expected_formulas(system, filled.kind)
-    if expected is None:
-        return [Item(WARNING, "公式", f"本版本 perfscore 不能生成{filled.kind_text}，未核对分数单元格的公式")]
-    items = []
-    for (sheet, coord), (want, what) in expected.items():
-        got = filled.formulas.get((sheet, coord))
-        if got is None:
-            items.append(Item(ERROR, what, "公式被替换为固定数值（或被删除）：分数不再随输入计算，可能被手工改过"))
-        elif normalise_formula(got) != want:
-            items.append(Item(ERROR, what, f"公式被改动（文件中为 ={_cut(got)}）：与 {system.year} 年版规则生成的公式不同，"
-                                           f"分数可能被手工改过"))
-    if len(items) > MAX_FORMULA_ITEMS:
-        rest = len(items) - MAX_FORMULA_ITEMS
-        items = items[:MAX_FORMULA_ITEMS] + [Item(ERROR, "公式", f"另有 {rest} 个公式单元格与规则生成的不同")]
-    return items
+def normalise_formula(text: str) -> tuple:
+    """A formula as compared (see ``formula_key``): the spelling Excel, WPS and LibreOffice change on saving removed."""
+    return formula_key(text)
 
 
 def _cut(s: str, n: int = 60) -> str:
@@ -167,7 +145,7 @@ def _cut(s: str, n: int = 60) -> str:
 
 
 def check_workbook(path, system_path=None) -> CheckReport:
-    return check_filled(read_filled(path), system_path)
+    return check_filled(read_filled(path, system_path), system_path)
 
 
 def _show(v) -> str:
@@ -187,26 +165,44 @@ def report_text(rep: CheckReport) -> str:
              else f"{f.region} {f.year} 年版")   # a system given by --system may lie in a folder of another name
     lines = [f"{rep.path}", f"  部门：{f.header.get('部门名称') or '（未填写）'}　规则：{rules}　"
                             f"综合评分：{fmt_num(res.total) if res.total is not None else '—'}　等级：{res.grade or '—'}",
-             f"  类型：{f.kind_text}　检查结果：{rep.status}"]
+             f"  类型：{f.kind_text}　检查结果：{rep.status}" + "".join(f"　{n}" for n in rep.notes)]
     for i in rep.items:
         lines.append(f"  [{i.level}] {i.where}：{i.message}")
     return "\n".join(lines)
 
 
+FAILED_SHEET = "未通过检查"  # the first sheet of a 提交版 forced from a workbook that failed check
+
+
+class FreezeRefused(PerfscoreError):
+    """The workbook failed check: no clean-looking 提交版 is made from it (unless forced)."""
+
+    def __init__(self, report):
+        self.report = report
+        super().__init__("工作簿未通过检查，未生成提交版")
+
+
 def freeze(path, output, *, force: bool = False, pdf: bool = False, notes: list | None = None, system_path=None):
     """A values-only copy for people without Python or macros: scores recomputed by the engine (not taken from
     the file's cache), no VBA, no xlwings.conf, the same formatting and print setup. Returns the written paths.
-    ``notes`` (a list) receives what the submission copy corrects: the kind of workbook read, every stored
-    score that differed from the recomputation, and the layout problems ``check`` reports. ``system_path``: the
-    workbook's indicator system file when it is not installed (as for ``check --system``)."""
-    from perfscore.files import atomic_output, check_output
+
+    A workbook that fails ``check`` is refused (``FreezeRefused``, carrying the report) unless ``force``; the
+    forced copy then opens with a sheet 未通过检查 listing the findings and carries 未通过检查 in red in the header
+    of every printed page, and fails ``check`` itself. ``notes`` (a list) receives what the copy corrects: the kind
+    of workbook read and every finding of ``check``. ``system_path``: the workbook's indicator system file when it
+    is not installed (as for ``check --system``)."""
+    from perfscore.excel.cache import inject_cached_values
+    from perfscore.excel.fingerprint import LAYOUT_PLACEHOLDER, template_for
     from perfscore.excel.layout import CONF_SHEET
     from perfscore.excel.workbook import build_workbook
+    from perfscore.files import atomic_output, check_output
     output = check_output(output, ".xlsx", force, "提交版（不含宏）")
-    filled = read_filled(path)
+    filled = read_filled(path, system_path)
     system = rules_system(filled, system_path)
+    rep = check_filled(filled, system_path)
+    if not rep.passed and not force:
+        raise FreezeRefused(rep)
     if notes is not None:
-        rep = check_filled(filled, system_path)
         notes.append(f"读取：{filled.kind_text}")
         for i in rep.items:
             if i.message.startswith("无法计分"):
@@ -222,10 +218,40 @@ def freeze(path, output, *, force: bool = False, pdf: bool = False, notes: list 
             cell.data_type = "s"  # a message such as "=100%" stays text
     del wb[CONF_SHEET]
     wb.properties.title = (wb.properties.title or "") + "（提交版，仅数值）"
+    if not rep.passed:
+        _stamp_failed(wb, rep)
+    stamp = {LAYOUT_PLACEHOLDER: f"（版式 {template_for(system, 'values').layout_id}）"}
     with atomic_output(output) as tmp:
         wb.save(tmp)
+        inject_cached_values(tmp, {}, stamp)
     written = [output]
     if pdf:
         from perfscore.report.render import to_pdf
         written += to_pdf([output], output.parent)
     return written
+
+
+def _stamp_failed(wb, rep: CheckReport) -> None:
+    """未通过检查 in red on every printed page, and a first sheet with the findings (decisive ones first)."""
+    from openpyxl.styles import Alignment, Font
+    ws = wb.create_sheet(FAILED_SHEET, 0)
+    for sheet in wb.worksheets:
+        sheet.oddHeader.center.text = FAILED_SHEET
+        sheet.oddHeader.center.color = "FF0000"
+        sheet.oddHeader.center.size = 16
+    ws.sheet_properties.tabColor = "FF0000"
+    ws.column_dimensions["A"].width = 14
+    ws.column_dimensions["B"].width = 100
+    ws["A1"] = "本提交版由未通过检查的工作簿强制生成（perfscore freeze --force），不能作为合格的提交材料"
+    ws["A1"].font = Font(size=14, bold=True, color="FF0000")
+    ws.merge_cells("A1:B1")
+    ws.append([])
+    ws.append(["级别", "检查发现"])
+    for i in rep.items:
+        ws.append([i.level, f"{i.where}：{i.message}"])
+    for row in ws.iter_rows(min_row=3):
+        for c in row:
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.print_title_rows = "3:3"
+    ws.page_setup.orientation = "landscape"
+    wb.active = 0

@@ -13,6 +13,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from perfscore.engine.inputs import NA_TEXT
 from perfscore.engine.numbers import fmt_num
 from perfscore.engine.scoring import MISSING
+from perfscore.excel.fingerprint import LAYOUT_PLACEHOLDER
 from perfscore.excel.layout import HEADER_FIELDS, REGION_NAME, YEAR_NAME
 from perfscore.excel.sheets.style import (FANG, HEAD_FILL, INPUT_FILL, NUMFMT, cell, fit_row, merge, print_setup,
                                           protect, title)
@@ -73,7 +74,8 @@ def _header_fields(ctx, ws, ncols) -> int:
     row += 1
     merge(ws, row, 1, row, 2, REGION_NAME, bold=True, center=True, fill=HEAD_FILL)
     merge(ws, row, 3, row, 4, s.key or "shenzhen", center=True)
-    merge(ws, row, 5, row, ncols, f"{s.region}的指标体系，随工作簿生成，请勿修改", name=FANG)
+    # the layout id (a hash of the whole blank workbook, see excel/fingerprint.py) is written in when the file is saved
+    merge(ws, row, 5, row, ncols, f"{s.region}的指标体系，随工作簿生成，请勿修改{LAYOUT_PLACEHOLDER}", name=FANG)
     ctx.define(REGION_NAME, ws, row, 3)
     return row + 1
 

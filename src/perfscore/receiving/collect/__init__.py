@@ -77,8 +77,8 @@ def run_collect(args, out) -> int:
     elapsed = time.perf_counter() - t0
 
     cats = Counter(r.get("category") for r in rows)
-    read_ok = sum(1 for r in rows if r.get("scores") is not None)
     passed = sum(1 for r in rows if r.get("scores") is not None and r.get("category") is None)
+    read_ok = passed + cats.get(FAILED, 0)  # read and checked (a failed file's scores are not shown)
     warned = sum(1 for r in rows if r.get("status") == "通过（有警告）")
     unread = len(rows) - read_ok
     lines = [f"汇总 {len(rows)} 个文件，用时 {elapsed:.1f} 秒（{len(rows) / max(elapsed, 1e-9):.0f} 个/秒）",

@@ -36,7 +36,7 @@ def read_previous(path) -> Previous:
     """Read the 汇总 sheet of an earlier collect summary. Anything else is a PerfscoreError saying what is wrong."""
     import zipfile
 
-    from perfscore.receiving.reader import inspect_package
+    from perfscore.excel.package import check_package
     path = Path(path)
     what = f"上次的汇总表“{path.name}”"
     if not path.exists():
@@ -44,7 +44,7 @@ def read_previous(path) -> Previous:
     if path.is_dir() or path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise PerfscoreError(f"{what}不是 .xlsx 文件：--compare 需要上次用 perfscore collect 生成的汇总表")
     try:
-        inspect_package(path)
+        check_package(path)
     except PerfscoreError as exc:
         raise PerfscoreError(f"{what}无法读取：{exc}") from None
     not_ours = f"{what}不是 perfscore collect 生成的汇总表（{{}}）：请用上次 collect 输出的 .xlsx 文件"

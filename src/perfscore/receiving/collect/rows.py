@@ -103,6 +103,16 @@ def _exact_system(year: int, region: str = "shenzhen"):
     return _YEARS[key]
 
 
+def warm_layouts() -> None:
+    """The genuine layouts of the default region's installed years, loaded (or built) once before the workers
+    fork, so that no worker builds them again (the released ones come from the package, the rest from the cache)."""
+    from perfscore.engine.system import available_years, load_system
+    from perfscore.excel.fingerprint import template_for
+    for y in available_years():
+        for kind in ("python", "excel"):
+            template_for(load_system(y), kind)
+
+
 def system_key(r) -> tuple:
     """Which indicator system a row was scored by: (region, rules year)."""
     return (r.get("region") or "shenzhen", r.get("year"))
@@ -126,7 +136,7 @@ def score_file(path: str) -> dict:
         empty = False  # read_filled says why
     if empty:
         raise PerfscoreError("文件为空（0 字节）：可能是上传、复制或下载时中断，请对方重新发送")
-    filled = read_filled(path)
+    filled = read_filled(path, given=GIVEN)
     h = filled.header
     try:
         system_of(filled.year, filled.region)  # a rules year without its own file is refused, not fallen back from
@@ -137,11 +147,28 @@ def score_file(path: str) -> dict:
         return row
     res = rep.result
     errors = [i for i in rep.items if i.level == ERROR]
-    return {
+    lines = [f"[{i.level}] {i.where}：{i.message}" for i in rep.items]
+    row = {
         "department": clean(h.get("部门名称")), "budget_year": clean(h.get("预算年度")), "year": filled.year,
-        "region": filled.region, "kind": filled.kind_text, "scores": tuple(r.score if r.error is None else None for r in res.indicators),
-        "total": res.total, "grade": res.grade, "status": rep.status,
+        "region": filled.region, "kind": filled.kind_text, "status": rep.status,
         "category": None if rep.passed else FAILED,
-        "problems": clean("；".join(f"[{i.level}] {i.where}：{i.message}" for i in rep.items), MAX_PROBLEMS) or None,
-        "reason": clean("；".join(f"{i.where}：{i.message}" for i in errors), MAX_PROBLEMS) or None,
+        "problems": clean(_lines(lines), MAX_PROBLEMS) or None,
+        "reason": clean(_lines([f"{i.where}：{i.message}" for i in errors]), MAX_PROBLEMS) or None,
     }
+    # only a verified file's scores are shown, ranked and rated: a failed file's may be the manipulated ones' effect
+    if rep.passed:
+        row.update(scores=tuple(r.score if r.error is None else None for r in res.indicators), total=res.total,
+                   grade=res.grade)
+    else:
+        row.update(scores=None, total=None, grade=None)
+    return row
+
+
+MAX_LINES = 8
+
+
+def _lines(lines: list[str]) -> str:
+    """One finding per line, the decisive ones first (check lists them so), at most ``MAX_LINES``."""
+    if len(lines) > MAX_LINES:
+        lines = lines[:MAX_LINES] + [f"另有 {len(lines) - MAX_LINES} 条，用 perfscore check 查看全部"]
+    return "\n".join(lines)

@@ -210,10 +210,9 @@ def collect_rows(paths, jobs: int | None = None, *, file_timeout: float | None =
     suspects: list[int] = []
     import python_calamine  # noqa: F401  (imported before the fork: warm workers)
 
-    from perfscore.receiving.check import check_filled, expected_formulas  # noqa: F401
-    from perfscore.engine.system import available_years, load_system
-    for y in available_years():
-        expected_formulas(load_system(y), "python")  # the rules year's score formulas, built once before the fork
+    from perfscore.receiving.check import check_filled  # noqa: F401  (imported before the fork: warm workers)
+    from perfscore.receiving.collect.rows import warm_layouts
+    warm_layouts()
 
     def note(idx, result):
         for i, r in zip(idx, result):
