@@ -2,7 +2,12 @@
 formula perfscore generates, then properties: any text gets a key without raising, a formula and its re-spelled
 variants get one key, and changing any number, reference, name, operator, string literal or argument changes it."""
 import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
+import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -328,3 +333,62 @@ def test_any_change_changes_the_key(tree, style1, style2, data):
     a, b = spell(tree, style1), spell(changed, style2)
     assert formula_key(a) != formula_key(b), (a, b)
     assert describe_difference(a, b) != ""
+
+
+# ------------------------------------------------------------------------------------------ a real LibreOffice save
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = sorted((ROOT / "workbook").glob("*.xls[xm]"))
+
+
+def _lo_available():
+    if shutil.which("soffice") is None or not os.path.exists("/usr/bin/python3"):
+        return False
+    return subprocess.run(["/usr/bin/python3", "-c", "import uno"], capture_output=True, timeout=30).returncode == 0
+
+
+needs_lo = pytest.mark.skipif(not _lo_available(), reason="需要 LibreOffice：apt-get install libreoffice-calc python3-uno")
+
+
+def _convert(paths, target: str, outdir: Path, profile: Path):
+    """``soffice --convert-to`` (one process for all the files): a save by LibreOffice with no edit."""
+    subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+                    "--convert-to", target, "--outdir", str(outdir), *map(str, paths)],
+                   check=True, capture_output=True, timeout=300)
+
+
+def _formulas(path):
+    """(what, sheet, where) -> formula text, for every formula cell, validation formula and defined name."""
+    wb = openpyxl.load_workbook(path)
+    out = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            out.update({("cell", ws.title, c.coordinate): c.value for c in row
+                        if isinstance(c.value, str) and c.value.startswith("=")})
+        for dv in ws.data_validations.dataValidation:
+            out[("validation", ws.title, str(dv.sqref))] = dv.formula1
+    out.update({("name", None, n): d.attr_text for n, d in wb.defined_names.items()})
+    return out
+
+
+@needs_lo
+def test_every_formula_keeps_its_key_through_a_libreoffice_save(tmp_path):
+    _convert(COMMITTED, "xlsx:Calc MS Excel 2007 XML", tmp_path / "xlsx", tmp_path / "profile")
+    _convert([p for p in COMMITTED if p.suffix == ".xlsm"], "xlsm:Calc MS Excel 2007 VBA XML", tmp_path / "xlsm",
+             tmp_path / "profile")
+    pairs = [(p, tmp_path / "xlsx" / (p.stem + ".xlsx")) for p in COMMITTED]
+    pairs += [(p, tmp_path / "xlsm" / p.name) for p in COMMITTED if p.suffix == ".xlsm"]
+    lines, bad = [], []
+    for original, saved in pairs:
+        a, b = _formulas(original), _formulas(saved)
+        assert set(a) == set(b), (saved.name, set(a) ^ set(b))  # LibreOffice adds or drops no formula cell
+        text = [k for k in a if a[k] != b[k]]
+        meaning = [k for k in text if formula_key(a[k], k[1]) != formula_key(b[k], k[1])]
+        bad += [(saved.name, k, describe_difference(a[k], b[k], k[1])) for k in meaning]
+        counts = "; ".join(f"{what}s {sum(k[0] == what for k in a)}, spelt differently "
+                           f"{sum(k[0] == what for k in text)}, different by key {sum(k[0] == what for k in meaning)}"
+                           for what in ("cell", "validation", "name"))
+        lines.append(f"{original.name} → {saved.parent.name}/{saved.name}: formula {counts}")
+        if original.suffix == ".xlsx":
+            assert text  # 1E-09 → 0.000000001: the save did rewrite the formulas
+    print("\n".join(lines))
+    assert not bad, bad
