@@ -392,3 +392,16 @@ def test_every_formula_keeps_its_key_through_a_libreoffice_save(tmp_path):
             assert text  # 1E-09 → 0.000000001: the save did rewrite the formulas
     print("\n".join(lines))
     assert not bad, bad
+
+
+def test_the_cache_is_bounded_by_the_text_it_holds(monkeypatch):
+    import perfscore.receiving.formula_key as fk
+    monkeypatch.setattr(fk, "_CACHE_BUDGET", 10_000)
+    fk.clear_cache()
+    for i in range(2000):
+        formula_key(f"=A1+{i}*B{i % 100 + 1}&\"{'x' * 50}\"")
+        assert fk._cached_chars <= 10_000
+    formula_key("=" + "1+" * 10_000 + "1")  # longer than any real formula: computed, not kept
+    assert all(len(t) <= fk._CACHE_MAX_TEXT for t, _ in fk._CACHE)
+    assert formula_key("=A1+1") == formula_key("=a1 + 1")
+    fk.clear_cache()

@@ -34,7 +34,8 @@ What the key keeps and what it drops:
   ``{1,2;3,4}`` they keep their own meanings (column and row separator).
 
 ``formula_key`` never raises: any text gets a key; characters that are no part of a formula become tokens of
-their own, so garbage matches only the same garbage. Pure standard library; cached (``functools.lru_cache``).
+their own, so garbage matches only the same garbage. Pure standard library; the keys of the formulas seen are
+cached, within a memory budget (see ``_CACHE_BUDGET``).
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ from decimal import Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import NamedTuple
 
-__all__ = ["Token", "formula_key", "tokens", "describe_difference"]
+__all__ = ["Token", "formula_key", "tokens", "describe_difference", "clear_cache"]
 
 # ------------------------------------------------------------------------------------------ the scanner
 # One regular expression, alternatives in order of priority (and roughly of frequency); every character of any
@@ -96,8 +97,16 @@ def _col_number(letters: str) -> int:
     return n
 
 
-@lru_cache(maxsize=8192)
 def _number_key(text: str) -> str:
+    return _short_number_key(text) if len(text) <= 32 else _number_value(text)
+
+
+@lru_cache(maxsize=4096)
+def _short_number_key(text: str) -> str:
+    return _number_value(text)
+
+
+def _number_value(text: str) -> str:
     try:
         f = float(text)
         if math.isfinite(f):
@@ -111,9 +120,19 @@ def _row_ok(digits: str) -> bool:
     return len(digits) <= 7 and 1 <= int(digits) <= _MAX_ROW
 
 
-@lru_cache(maxsize=8192)
 def _ref(kind: str, text: str, sheet):
     """A cell, column range or row range as a reference key; a name when out of the sheet's bounds."""
+    if len(text) <= 16 and (sheet is None or len(sheet) <= 64):
+        return _short_ref(kind, text, sheet)
+    return _ref_key(kind, text, sheet)
+
+
+@lru_cache(maxsize=4096)
+def _short_ref(kind: str, text: str, sheet):
+    return _ref_key(kind, text, sheet)
+
+
+def _ref_key(kind: str, text: str, sheet):
     t = text.replace("$", "").upper()
     if kind == "cell":
         c = _CELL.fullmatch(t)
@@ -233,7 +252,21 @@ def _localise(keys: list, sheet: str | None) -> list:
 
 
 # ------------------------------------------------------------------------------------------ the API
-_CACHE_LIMIT = 65536  # longer texts (no real formula: Excel's limit is 8,192 characters) are not cached
+# The keys of the formulas seen, by (text, sheet). Thousands of workbooks made from one template repeat the same
+# few hundred formulas (and each application's respelling of them), so nearly every call is a dictionary hit. The
+# cache is bounded by the formula text it holds, not by a count: the text comes from received files, and a key takes
+# about 18 bytes per character of formula; past the budget the cache starts afresh.
+_CACHE: dict = {}
+_CACHE_BUDGET = 4_000_000   # characters of formula text (≈ 80 MB with the keys); a 2020 Excel 公式版 template's
+                            # formulas (with their sheet names) have ≈ 104,000, a Python 函数版's ≈ 9,000
+_CACHE_MAX_TEXT = 16_384    # longer texts are not cached (Excel's limit for a formula is 8,192 characters)
+_cached_chars = 0
+
+
+def clear_cache() -> None:
+    global _cached_chars
+    _CACHE.clear()
+    _cached_chars = 0
 
 
 def _keys_spans(text, sheet) -> tuple[list, list]:
@@ -253,18 +286,25 @@ def tokens(text: str, sheet: str | None = None) -> list[Token]:
     return [Token(k, src[a:b], a) for k, (a, b) in zip(keys, spans)]
 
 
-@lru_cache(maxsize=16384)
-def _cached_key(text: str, sheet: str | None) -> tuple:
-    return tuple(_keys_spans(text, sheet)[0])
-
-
 def formula_key(text: str, sheet: str | None = None) -> tuple:
     """A hashable canonical form of the formula ``text`` (leading ``=`` optional): equal for two formulas exactly
     when they mean the same thing in the same cell (see the module docstring for what that covers). ``sheet``:
     the name of the sheet holding the formula, so that ``'评分表'!G4`` in 评分表 equals ``G4``. Never raises."""
-    if isinstance(text, str) and len(text) <= _CACHE_LIMIT and (sheet is None or isinstance(sheet, str)):
-        return _cached_key(text, sheet)
-    return tuple(_keys_spans(text, sheet)[0])
+    global _cached_chars
+    if not isinstance(text, str) or not (sheet is None or isinstance(sheet, str)):
+        return tuple(_keys_spans(text, sheet)[0])
+    try:
+        return _CACHE[(text, sheet)]
+    except KeyError:
+        pass
+    key = tuple(_keys_spans(text, sheet)[0])
+    size = len(text) + (len(sheet) if sheet else 0)
+    if size <= _CACHE_MAX_TEXT:
+        if _cached_chars + size > _CACHE_BUDGET:
+            clear_cache()
+        _CACHE[(text, sheet)] = key
+        _cached_chars += size
+    return key
 
 
 def _show(t: Token | None) -> str:
