@@ -29,6 +29,7 @@ CASES = [
     (f"={J10}*100", "=基础数据!$j$10 * 100", True),
     ("='it''s'!A1", "='it''s'!$A$1", True),
     ("=Sheet1!A1", "=SHEET1!A1", True),  # sheet names are case-insensitive
+    ("='DA2020'!A1", "=DA2020!A1", True),  # a sheet name that looks like a cell
     ("='基础数据'!A1:B2", "='基础数据'!A1:'基础数据'!B2", True),
     ("=SUM('基础数据'!$A:$A)", "=SUM('基础数据'!$A$1:$A$1048576)", True),
     ("=SUM(2:3)", "=SUM($A$2:$XFD$3)", True),
@@ -155,7 +156,7 @@ def test_any_text_gets_a_key_without_raising(text):
 
 
 # A small formula grammar: nodes are tuples; render() spells a node in one of the ways applications do.
-SHEETS = ["基础数据", "评分表", "Sheet 1", "it's", "Data2020", "扣分说明"]
+SHEETS = ["基础数据", "评分表", "Sheet 1", "it's", "Data2020", "扣分说明", "AB12"]
 NAMES = ["部门名称", "规则年度", "Rate_a", "x.y", "政府采购预算数", "政府采购实际数"]
 FUNCS = ["IF", "SUM", "ROUND", "IFERROR", "MIN", "MAX", "PERF_TOTAL", "LEFT"]
 ERRORS = ["#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!"]

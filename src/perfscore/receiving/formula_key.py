@@ -51,7 +51,7 @@ __all__ = ["Token", "formula_key", "tokens", "describe_difference", "clear_cache
 # One regular expression, alternatives in order of priority (and roughly of frequency); every character of any
 # text matches one of them, so a single finditer pass covers the formula.
 _ERRORS = r"#(?i:NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|N/A|GETTING_DATA|SPILL!|CALC!|FIELD!|BLOCKED!|UNKNOWN!|CONNECT!|BUSY!)"
-_END = r"(?![\w.\\?(])"  # a reference must not run on into a name or a function call
+_END = r"(?![\w.\\?(!])"  # a reference must not run on into a name, a function call or a sheet prefix
 _NAME = r"(?:[^\W\d]|\\)[\w.\\?]*"
 _MAIN = re.compile(
     r"(?P<punct>[(),;{}])"
