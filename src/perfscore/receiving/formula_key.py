@@ -33,6 +33,11 @@ What the key keeps and what it drops:
 - ``,`` and ``;`` (LibreOffice's separator in its UI) are one argument separator; inside an array constant
   ``{1,2;3,4}`` they keep their own meanings (column and row separator).
 
+Equal meaning the key does not see, because no application is known to write one for the other: ``+A1`` and
+``A1``, ``50%`` and ``0.5``, ``(A1)`` and ``A1``, ``A1:A1`` and ``A1``, ``B2:A1`` and ``A1:B2``, ``"a"&"b"`` and
+``"ab"``; a function name followed by a space before ``(`` is not a call. Different meaning it does not see: number
+literals equal to 15 significant digits.
+
 ``formula_key`` never raises: any text gets a key; characters that are no part of a formula become tokens of
 their own, so garbage matches only the same garbage. Pure standard library; the keys of the formulas seen are
 cached, within a memory budget (see ``_CACHE_BUDGET``).
@@ -85,6 +90,11 @@ _PERCENT = _OPS["%"]
 
 
 class Token(NamedTuple):
+    """One token. Its key: ("f", NAME) a function; ("r", SHEET or None, "A1" | "A:C" | "1:3" | "#REF!") a reference;
+    ("N", SHEET or None, NAME) a defined name; ("n", "%.15g" of the number); ("s", text); ("b", "TRUE"|"FALSE");
+    ("e", "#N/A" …); ("o", operator, unary ones as "u-"/"u+"); ("(",) (")",) (",",) ("{",) ("}",); ("a,",) ("a;",)
+    inside an array constant; ("?", text) anything else."""
+
     key: tuple      # what is compared
     text: str       # as written in the formula
     start: int      # offset in the formula
