@@ -12,16 +12,19 @@ Run with the *system* Python, the only one with LibreOffice's UNO bridge (Debian
      "recalc": true}                                                      # optional, default false
 
 The workbook is loaded hidden with macros never run (``MacroExecutionMode`` 0; LibreOffice still imports the VBA
-source, which is what it writes back). A hidden document has no view, and LibreOffice then stores no view settings:
-the frozen panes of 基础数据, 评分表 and 扣分说明 are lost. ``--view`` loads it with a view (still no window, soffice
-runs headless), so that the file is stored with them, as after a user's Save; nothing else in the file differs. Each named input cell (the first cell of what the name refers to) and each
+source, which is what it writes back). Each named input cell (the first cell of what the name refers to) and each
 listed cell is set: a number with ``setValue``, ``true``/``false`` as 1/0, text with ``setString`` (never a formula,
 also when it starts with ``=``), ``null`` clears the cell as the Delete key does (value, text, date, formula; the
-formatting stays). ``"recalc": true`` then runs ``calculateAll()`` (without it the formula cells keep the values
-LibreOffice loaded, as LibreOffice's default "never recalculate" for Excel files does). The document is stored to
+formatting stays). As in Calc with automatic calculation on, the formulas that depend on a changed cell are
+recalculated at once (in an .xlsm the ``PERF_`` calls then become ``#VALUE!``: LibreOffice cannot run them), the
+others keep the values the file had; ``"recalc": true`` also runs ``calculateAll()``. The document is stored to
 ``OUT`` with the filter that LibreOffice's Save keeps for that format: ``.xlsx`` → "Calc MS Excel 2007 XML"
-(Excel 2007–365), ``.xlsm`` → "Calc MS Excel 2007 VBA XML" (Excel 2007–365 (macro-enabled)), as ``storeAsURL``
-(Save As keeping the format) from the loaded document.
+(Excel 2007–365), ``.xlsm`` → "Calc MS Excel 2007 VBA XML" (Excel 2007–365 (macro-enabled)), the filter it also
+loads an .xlsm with; by ``storeAsURL`` (Save As keeping the format) from the loaded document.
+
+A hidden document has no view, and LibreOffice then stores no view settings: the frozen panes of 基础数据, 评分表
+and 扣分说明 are lost. ``--view`` loads it with a view (still no window: soffice runs headless), so that the file is
+stored with them, as after a user's Save; nothing else in the file differs.
 
 What LibreOffice 7.4 changes in a perfscore workbook when it saves (measured with scripts/lo_save_diff.py, see
 docs/libreoffice-save.md): it rewrites every formula's text (sheet quotes dropped, ``1E-09`` → ``0.000000001``,
