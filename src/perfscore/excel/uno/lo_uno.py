@@ -63,10 +63,12 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def loaded(path: Path, timeout: float, *, read_only: bool = False, connect_s: float = 60.0):
+def loaded(path: Path, timeout: float, *, read_only: bool = False, connect_s: float = 60.0, hidden: bool = True):
     """A workbook loaded (hidden, macros never run) in a soffice of our own (own profile, own pipe), ended when
     the block ends or ``timeout`` seconds pass (a hanging UNO call cannot be interrupted, but killing soffice
-    makes it fail at once)."""
+    makes it fail at once). ``hidden=False`` gives the document a view (no window: soffice runs headless), whose
+    settings — frozen panes, for one — LibreOffice then writes when it stores the document, as after a user's
+    Save; a hidden document is stored without them."""
     import uno  # noqa: PLC0415
 
     soffice = shutil.which("soffice")
@@ -87,7 +89,7 @@ def loaded(path: Path, timeout: float, *, read_only: bool = False, connect_s: fl
     try:
         ctx = _connect(pipe_name, deadline)
         desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-        props = (prop("Hidden", True), prop("MacroExecutionMode", 0)) + ((prop("ReadOnly", True),) if read_only else ())
+        props = (prop("Hidden", hidden), prop("MacroExecutionMode", 0)) + ((prop("ReadOnly", True),) if read_only else ())
         doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(str(Path(path).resolve())), "_blank", 0, props)
         if doc is None:
             raise RuntimeError(f"LibreOffice could not load {path}")
