@@ -163,12 +163,16 @@ def run_collect_once(src: str, out: str, jobs: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ baseline
+INPUT_HEAD = ["序号", "输入项", "单位", "数值"]
+
+
 def openpyxl_filled(path):
-    """What read_filled returns, read with plain openpyxl (cached values of formula cells: data_only=True)."""
+    """What read_filled returns, read with plain openpyxl (cached values of formula cells: data_only=True) —
+    the values only: the baseline does not verify the structure, which read_filled does on top."""
     import openpyxl
 
-    from perfscore.receiving.reader import INPUT_HEAD, FilledWorkbook
     from perfscore.excel.workbook import HEADER_FIELDS, YEAR_NAME
+    from perfscore.receiving.reader import FilledWorkbook
     wb = openpyxl.load_workbook(path, data_only=True)
     rows = [list(r) for r in wb["基础数据"].iter_rows(values_only=True)]
     score_rows = [list(r) for r in wb["评分表"].iter_rows(values_only=True)]

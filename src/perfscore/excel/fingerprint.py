@@ -145,10 +145,10 @@ def _labels(sheet, inputs) -> dict:
 
 
 def normal_vba(source: str) -> str:
-    """A module's source as compared: line endings folded, trailing blanks and Attribute lines (which Excel
-    rewrites) dropped."""
+    """A module's source as compared: line endings folded; blank lines, trailing blanks, Attribute lines (which
+    Excel and LibreOffice rewrite) and the ``Option ClassModule`` line LibreOffice adds to class modules dropped."""
     lines = [ln.rstrip() for ln in source.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    return "\n".join(ln for ln in lines if ln and not ln.startswith("Attribute "))
+    return "\n".join(ln for ln in lines if ln and not ln.startswith("Attribute ") and ln != "Option ClassModule")
 
 
 # --------------------------------------------------------------------------------------------- templates

@@ -139,9 +139,9 @@ def _compare_cells(sheet: Sheet, lay: Layout) -> list[Finding]:
             if got is None:
                 out.append(Finding(ERROR, _where(lay, title, coord), "公式被替换为固定数值（或被删除）：该单元格不再按输入计算，"
                                                                      "分数可能被手工改过", True))
-            elif got != want and formula_key(got) != formula_key(want):  # the same text needs no parsing
+            elif got != want and formula_key(got, title) != formula_key(want, title):  # same text: no parsing
                 out.append(Finding(ERROR, _where(lay, title, coord),
-                                   f"公式被改动（{describe_difference(want, got)}；文件中为 ={_cut(got)}）："
+                                   f"公式被改动（{describe_difference(want, got, title)}；文件中为 ={_cut(got)}）："
                                    f"与 {lay.year} 年版规则生成的公式不同，分数可能被手工改过", True))
         else:
             got = sheet.values.get(coord)
@@ -267,7 +267,11 @@ def _compare_sheet_details(sheet: Sheet, lay: Layout) -> list[Finding]:
 
 
 def _dv_key(v) -> tuple:
+    """A data validation as compared: its second formula only where the operator uses one (LibreOffice writes a
+    meaningless <formula2>0</formula2> to the others)."""
     sqref, typ, op, f1, f2 = v
+    if op not in ("between", "notBetween"):
+        f2 = ""
     return (sqref, typ, op, formula_key(f1) if f1 else (), formula_key(f2) if f2 else ())
 
 
