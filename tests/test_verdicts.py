@@ -269,3 +269,29 @@ def test_freeze_refuses_a_doctored_file(doctored, tmp_path, capsys):
     assert not out.exists() and "未生成提交版" in capsys.readouterr().out
     assert main(["freeze", str(path), "-o", str(out), "--force"]) == 0
     assert main(["check", str(out)]) == 1  # the forced copy carries its verdict
+
+
+def test_every_current_layout_is_recorded():
+    """Each packaged system's current templates have their layout in the package (scripts/record_layouts.py), so
+    workbooks made now keep verifying after the template changes."""
+    from perfscore.engine.system import PACKAGE_SYSTEMS, available_regions, available_years
+    from perfscore.excel.fingerprint import stored_layout, template_for
+    for region in available_regions(PACKAGE_SYSTEMS):
+        for year in available_years(region, PACKAGE_SYSTEMS):
+            system = load_system(year, region=region, root=PACKAGE_SYSTEMS)
+            for kind in ("python", "excel", "values"):
+                current = template_for(system, kind)
+                stored = stored_layout(current.layout_id)
+                assert stored is not None, f"{region} {year} {kind}：版式 {current.layout_id} 未记录，请运行 scripts/record_layouts.py"
+                assert stored.to_json() == current.to_json()
+
+
+def test_workbook_of_another_layout_is_told_to_regenerate_not_called_tampered(genuine, tmp_path):
+    """A workbook whose recorded layout is unknown here (made by another perfscore version) is not verified and
+    says so plainly; it is never called tampered."""
+    other = _edit(genuine["excel"], tmp_path / "旧版.xlsx", {"基础数据": lambda t: re.sub(r"（版式 [0-9a-f]{12}）", "（版式 0123456789ab）", t)})
+    rep = check_workbook(other)
+    assert not rep.passed
+    assert [i.where for i in rep.items if i.level == "错误"] == ["版式"], rep.items
+    msg = rep.items[0].message
+    assert "另一版本" in msg and "不表示它被改过" in msg and "重新生成" in msg and "改动" not in msg.split("无法逐格核对")[0]

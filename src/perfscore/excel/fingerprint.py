@@ -226,6 +226,7 @@ def build_layout(system, kind: str) -> Layout:
     return layout_of(pkg, system.key or "shenzhen", system.year, kind, inputs, layout_cell(built))
 
 
+@lru_cache(maxsize=64)
 def stored_layout(layout_id: str) -> Layout | None:
     """A released layout kept in the package (``layouts/<id>.json.gz``), or None."""
     if not re.fullmatch(r"[0-9a-f]{12}", layout_id or ""):

@@ -389,22 +389,21 @@ def _parse_cells(sheet: Sheet, data, ns: str, strings: list[str]) -> None:
         row = int(r) if r and r.isdigit() else row + 1
         ht = r_el.get("ht")
         rows[row] = (_truth(r_el.get("hidden", "0")), _num(ht) if ht else None)
-        col = 0
+        prev = None  # the row's previous cell: a cell without r= is the one after it
         for c in r_el:
             if c.tag != c_tag:
                 continue
             ref = c.get("r")
-            if ref:
-                ref = ref.upper()
-                m = _REF.match(ref)
-                if m is None:
-                    raise UnreadableWorkbook(f"“{_short(sheet.title, 30)}”表中有无效的单元格地址 {_short(ref, 20)}：文件已损坏")
-                col = _col_number(m.group(1))
-            else:
-                col += 1
-                ref = f"{col_letter(col)}{row}"
+            if ref is None:
+                ref = f"{col_letter(rc(prev)[1] + 1 if prev else 1)}{row}"
+            prev = ref
             if not len(c):
                 continue
+            if _REF.match(ref) is None:
+                ref = ref.upper()
+                if _REF.match(ref) is None:
+                    raise UnreadableWorkbook(f"“{_short(sheet.title, 30)}”表中有无效的单元格地址 {_short(ref, 20)}：文件已损坏")
+                prev = ref
             t = c.get("t", "n")
             value = None
             for child in c:
@@ -478,6 +477,7 @@ def col_letter(col: int) -> str:
     return s
 
 
+@lru_cache(maxsize=65536)
 def rc(coord: str) -> tuple[int, int]:
     """'D23' -> (23, 4), 1-based."""
     m = _REF.match(coord)

@@ -179,19 +179,32 @@ def _read_by_layout(out: FilledWorkbook, pkg) -> None:
         elif name in input_names:
             out.inputs[name] = value
     score = pkg.sheet(SCORE_SHEET)
-    for key, (kind, want) in lay.cells.items():
-        sheet, _, coord = key.partition("!")
-        if sheet != SCORE_SHEET or kind != "v" or not isinstance(want, str):
-            continue
-        row = rc(coord)[0]
-        col = coord.rstrip("0123456789")
-        target = f"G{row}"
-        if col == "C" and want.strip() and want != "三级指标" and f"{SCORE_SHEET}!{target}" in lay.cells:
-            out.stored_scores[want.strip()] = _score_value(score, target)
-        elif col == "A" and want == "综合评分":
-            out.stored_total = _score_value(score, target)
-        elif col == "A" and want == "评分等级":
-            out.stored_grade = _score_value(score, target)
+    for what, coord in _score_cells(lay):
+        if what == "综合评分":
+            out.stored_total = _score_value(score, coord)
+        elif what == "评分等级":
+            out.stored_grade = _score_value(score, coord)
+        else:
+            out.stored_scores[what] = _score_value(score, coord)
+
+
+def _score_cells(lay) -> list:
+    """(indicator name, 综合评分 or 评分等级; its score cell on 评分表) of a layout, worked out once per layout."""
+    cache = lay.__dict__.setdefault("_cache", {})
+    if "score_cells" not in cache:
+        found = []
+        for key, (kind, want) in lay.cells.items():
+            sheet, _, coord = key.partition("!")
+            if sheet != SCORE_SHEET or kind != "v" or not isinstance(want, str):
+                continue
+            row, col = rc(coord)
+            target = f"G{row}"
+            if col == 3 and want.strip() and want != "三级指标" and f"{SCORE_SHEET}!{target}" in lay.cells:
+                found.append((want.strip(), target))
+            elif col == 1 and want in ("综合评分", "评分等级"):
+                found.append((want, target))
+        cache["score_cells"] = found
+    return cache["score_cells"]
 
 
 def _score_value(sheet, coord):

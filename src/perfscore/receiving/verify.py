@@ -129,8 +129,7 @@ def _compare_cells(sheet: Sheet, lay: Layout) -> list[Finding]:
     prefix = title + "!"
     inputs = lay.input_set
     seen = set()
-    for key, (kind, want) in _sheet_cells(lay, title):
-        coord = key[len(prefix):]
+    for key, coord, kind, want in _sheet_cells(lay, title):
         seen.add(coord)
         if kind == "f":
             got = sheet.formulas.get(coord)
@@ -151,11 +150,11 @@ def _compare_cells(sheet: Sheet, lay: Layout) -> list[Finding]:
             elif key == lay.layout_cell:
                 if not isinstance(got, str) or LAYOUT_TEXT.sub(LAYOUT_PLACEHOLDER, normal_value(got)) != want:
                     out.append(Finding(ERROR, _where(lay, title, coord), "版式说明被改动", True))
-            elif got is None or normal_value(got) != want:
+            elif got != want and (got is None or normal_value(got) != want):
                 out.append(Finding(ERROR, _where(lay, title, coord),
                                    f"内容被改动：应为“{_cut(str(want), 40)}”，文件中为“{_cut(_text(got), 40)}”"
                                    f"（该单元格已锁定，填报时不能修改）", True))
-    for coord in set(sheet.values) | set(sheet.formulas):
+    for coord in sheet.values.keys() | sheet.formulas.keys():
         if coord in seen:
             continue
         key = prefix + coord
@@ -174,26 +173,32 @@ def _compare_cells(sheet: Sheet, lay: Layout) -> list[Finding]:
     return out
 
 
-def _sheet_cells(lay: Layout, title: str):
+def _index(lay: Layout) -> dict:
+    """What every comparison with ``lay`` looks up, worked out once per layout: its cells by sheet as
+    (key, coordinate, kind, content), and the rows and columns holding them."""
     cache = lay.__dict__.setdefault("_cache", {})
-    by = cache.get("by_sheet")
-    if by is None:
-        by = {}
-        for key, v in lay.cells.items():
-            by.setdefault(key.partition("!")[0], []).append((key, v))
-        cache["by_sheet"] = by
-    return by.get(title, [])
+    if "by_sheet" not in cache:
+        by, rows, cols = {}, {}, {}
+        for key, (kind, want) in lay.cells.items():
+            title, _, coord = key.partition("!")
+            by.setdefault(title, []).append((key, coord, kind, want))
+            r, c = rc(coord)
+            rows.setdefault(title, set()).add(r)
+            cols.setdefault(title, set()).add(c)
+        cache.update(by_sheet=by, rows=rows, cols=cols)
+    return cache
+
+
+def _sheet_cells(lay: Layout, title: str):
+    return _index(lay)["by_sheet"].get(title, [])
 
 
 def _content_rows_cols(lay: Layout, sheet: Sheet):
     """Rows and columns that hold something a reviewer must see: the template's text and formulas and what the
     department filled in."""
-    rows, cols = set(), set()
-    for key, _ in _sheet_cells(lay, sheet.title):
-        r, c = rc(key.partition("!")[2])
-        rows.add(r)
-        cols.add(c)
-    for coord in set(sheet.values) | set(sheet.formulas):
+    index = _index(lay)
+    rows, cols = set(index["rows"].get(sheet.title, ())), set(index["cols"].get(sheet.title, ()))
+    for coord in sheet.values.keys() | sheet.formulas.keys():
         r, c = rc(coord)
         rows.add(r)
         cols.add(c)
@@ -243,8 +248,8 @@ def _compare_sheet_details(sheet: Sheet, lay: Layout) -> list[Finding]:
             if not b:
                 continue
             (r1, c1), (r2, c2) = rc(a), rc(b)
-            for key, _ in _sheet_cells(lay, sheet.title):
-                r, c = rc(key.partition("!")[2])
+            for _, coord, _, _ in _sheet_cells(lay, sheet.title):
+                r, c = rc(coord)
                 if r1 <= r <= r2 and c1 <= c <= c2 and (r, c) != (r1, c1):
                     covered.append(f"{col_letter(c)}{r}")
         if covered:
