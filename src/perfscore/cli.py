@@ -76,8 +76,16 @@ def _load_for(args, case=None):
     from perfscore.engine.system import load_system
     from perfscore.engine.system import DEFAULT_REGION
     year = args.year if args.year is not None else (case.year if case else None)
-    region = args.region or getattr(case, "region", None) or DEFAULT_REGION
+    region = _region_arg(args) or getattr(case, "region", None) or DEFAULT_REGION
     return load_system(year, path=args.system, region=region)
+
+
+def _region_arg(args):
+    """--region as given: None when absent; anything given (even empty) must be an installed region's key."""
+    if args.region is None:
+        return None
+    from perfscore.engine.system import require_region
+    return require_region(args.region)
 
 
 def _score_and_print(case, system, as_json, out):
@@ -245,7 +253,7 @@ def cmd_template(args, out):
     else:
         if args.year is None:
             raise_usage("请用 --year 指定规则年度，例如 --year 2020")
-        system = require_exact_year(args.year, region=args.region or getattr(case, "region", None) or "shenzhen")
+        system = require_exact_year(args.year, region=_region_arg(args) or getattr(case, "region", None) or "shenzhen")
     native = args.engine == "excel"
     path = _workbook_out(args, system, f"部门整体支出绩效评分表_{system.year}{NATIVE_TAG + '.xlsx' if native else '.xlsm'}")
     write_workbook(build_workbook(system, case, password=args.password, engine=args.engine), path, force=args.force)
@@ -453,7 +461,8 @@ def cmd_report(args, out):
     from perfscore.report.docx_report import Unscorable, write_report
     try:
         written = write_report(args.source, args.output, force=args.force, pdf=args.pdf, outline_path=args.outline,
-                               year=args.year, system_path=args.system, on_note=lambda t: out.write(f"注意：{t}\n"))
+                               year=args.year, system_path=args.system, region=args.region,
+                               on_note=lambda t: out.write(f"注意：{t}\n"))
     except Unscorable as exc:
         sys.stderr.write(f"perfscore：{exc}\n")
         return EXIT_UNSCORABLE

@@ -190,6 +190,7 @@ class WorkbookInfo:
 def read_workbook(path) -> WorkbookInfo:
     import zipfile
 
+    from perfscore.engine.system import is_region_key
     from perfscore.errors import PerfscoreError
     from perfscore.receiving.reader import read_filled
     from perfscore.excel.vba.extract import VbaReadError, workbook_modules
@@ -211,7 +212,11 @@ def read_workbook(path) -> WorkbookInfo:
     if modules and "xlwings" in modules:
         m = re.search(r'"xlwings(?:64|32)-([\w.]+)\.dll"', modules["xlwings"])
         version = m.group(1) if m else None
-    return WorkbookInfo(path, filled.year, filled.region, filled.year_problem, title, _system_name(path),
+    problem = filled.year_problem
+    if problem is None and not is_region_key(filled.region):  # never handed on (the probe may be an older perfscore)
+        problem = (f"规则地区被改动（“基础数据”表中为“{filled.region[:60]}”，不是地区代码）：未知的规则地区，"
+                   f"规则地区由生成程序填写，不应修改")
+    return WorkbookInfo(path, filled.year, filled.region, problem, title, _system_name(path),
                         read_conf_sheet(path), modules, version)
 
 

@@ -59,14 +59,18 @@ class Source:
     findings: list[Finding] = field(default_factory=list)
 
 
-def load_source(path, *, year=None, system_path=None) -> Source:
-    """Score a case file (.toml) or a filled workbook (.xlsm/.xlsx) with the engine."""
-    from perfscore.engine.system import load_system
+def load_source(path, *, year=None, system_path=None, region=None) -> Source:
+    """Score a case file (.toml) or a filled workbook (.xlsm/.xlsx) with the engine. ``region`` (--region) picks
+    a case file's region; a workbook is scored by its own 规则地区."""
+    from perfscore.engine.system import DEFAULT_REGION, load_system, require_region
     p = Path(path)
     suffix = p.suffix.lower()
+    if region is not None:
+        require_region(region)
     if suffix == ".toml":
         case = load_case(p)
-        system = load_system(year if year is not None else case.year, path=system_path)
+        system = load_system(year if year is not None else case.year, path=system_path,
+                             region=region or case.region or DEFAULT_REGION)
         case.check_against(system)
         kind = "case"
     elif suffix in (".xlsm", ".xlsx"):
@@ -75,6 +79,9 @@ def load_source(path, *, year=None, system_path=None) -> Source:
         if not p.is_file():
             raise PerfscoreError(f"文件 {p} 不存在：请检查路径")
         filled = read_filled(p)
+        if region is not None and region != filled.region:
+            raise PerfscoreError(f"工作簿的规则地区是“{filled.region[:60]}”，而 --region 为 {region}：工作簿按自己的规则地区计分，"
+                                 f"请去掉 --region")
         system = rules_system(filled, system_path)
         case = case_from_filled(filled, system)
         kind = "workbook"
@@ -713,7 +720,7 @@ def _goal_table(b: DocxBuilder, w: Writer):
 
 # ------------------------------------------------------------------------------------------ writing files
 def write_report(source, output, *, force=False, pdf=False, outline_path=None, year=None, system_path=None,
-                 src: Source | None = None, on_note=None) -> list[Path]:
+                 src: Source | None = None, on_note=None, region=None) -> list[Path]:
     """Write the .docx (and, with ``pdf``, a PDF beside it) atomically; refuse to overwrite without ``force``.
     ``on_note(text)`` hears when the generic outline stands in for the region's own."""
     from perfscore.files import atomic_output, check_output
@@ -724,7 +731,7 @@ def write_report(source, output, *, force=False, pdf=False, outline_path=None, y
     if pdf:
         from perfscore.report.render import soffice
         soffice()   # before anything is written: say now that LibreOffice is missing
-    src = src or load_source(source, year=year, system_path=system_path)
+    src = src or load_source(source, year=year, system_path=system_path, region=region)
     outline, note = outline_for(src.result.system, outline_path)
     if note and on_note:
         on_note(note)
