@@ -154,3 +154,65 @@ def test_engine_refuses_non_keys_everywhere(evil_systems):
             with pytest.raises(UnknownRegion, match="未知的规则地区"):
                 call()
     assert load_system(2020, region="testprovince").key == "testprovince"
+
+
+# ------------------------------------------------------------------------------------------ item 6a: damaged members
+def _damaged(src, dst, member, method=zipfile.ZIP_LZMA, at=0.5):
+    """``src`` with ``member`` compressed by ``method`` and 64 bytes of its compressed data flipped at ``at``."""
+    _rewrite(src, dst, lambda name, data: data, {member: method})
+    data = bytearray(Path(dst).read_bytes())
+    with zipfile.ZipFile(dst) as z:
+        info = z.getinfo(member)
+    start = info.header_offset + 30 + len(info.filename.encode("utf-8")) + len(info.extra)
+    a = start + max(16, int(info.compress_size * at))
+    for k in range(a, min(a + 64, start + info.compress_size - 2)):
+        data[k] ^= 0x5A
+    Path(dst).write_bytes(bytes(data))
+    return Path(dst)
+
+
+@pytest.fixture(scope="module")
+def next_year_system(tmp_path_factory):
+    p = tmp_path_factory.mktemp("systems") / "shenzhen" / "2021.toml"
+    p.parent.mkdir()
+    p.write_text(SHENZHEN_2020.read_text("utf-8").replace("\nyear = 2020", "\nyear = 2021"), "utf-8")
+    return p
+
+
+def _commands(wb, tmp_path, system_2021):
+    return {"check": ["check", str(wb)],
+            "freeze": ["freeze", str(wb), "-o", str(tmp_path / "提交版.xlsx")],
+            "report": ["report", str(wb), "-o", str(tmp_path / "报告.docx")],
+            "carry-forward": ["carry-forward", str(wb), "--year", "2021", "--system", str(system_2021),
+                              "-o", str(tmp_path / "新.xlsm")],
+            "doctor": ["doctor", str(wb)]}
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_LZMA, zipfile.ZIP_BZIP2], ids=["lzma", "bzip2"])
+@pytest.mark.parametrize("member,at", [("xl/worksheets/sheet2.xml", 0.5), ("xl/workbook.xml", 0.1),
+                                       ("xl/styles.xml", 0.9)])
+def test_damaged_compressed_member_is_said_as_damaged(tmp_path, next_year_system, method, member, at):
+    wb = _damaged(REFERENCE, tmp_path / "损坏.xlsm", member, method, at)
+    for name, argv in _commands(wb, tmp_path, next_year_system).items():
+        rc, out, err = _run(argv)
+        assert rc == 2 and "文件已损坏" in err and "内部错误" not in err, (name, rc, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["损坏.xlsm"]  # nothing written
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_LZMA, zipfile.ZIP_BZIP2], ids=["lzma", "bzip2"])
+def test_doctor_says_a_damaged_vba_project_is_damaged(tmp_path, method):
+    wb = _damaged(REFERENCE, tmp_path / "宏损坏.xlsm", "xl/vbaProject.bin", method)
+    rc, out, err = _run(["doctor", str(wb)])
+    assert rc == 2 and "文件已损坏" in err and "内部错误" not in err, err
+
+
+def test_collect_lists_a_damaged_member_in_the_anomalies(tmp_path):
+    d = tmp_path / "收到的"
+    d.mkdir()
+    shutil.copy(REFERENCE, d / "正常.xlsm")
+    _damaged(REFERENCE, d / "损坏.xlsm", "xl/worksheets/sheet2.xml")
+    rc, out, err = _run(["collect", str(d), "-o", str(tmp_path / "汇总.xlsx"), "--jobs", "1"])
+    assert rc == 1, err
+    rows = [r for r in openpyxl.load_workbook(tmp_path / "汇总.xlsx")["异常"].iter_rows(values_only=True)
+            if r and r[0] == "损坏.xlsm"]
+    assert rows and rows[0][2] == "无法读取" and "文件已损坏" in rows[0][3], rows

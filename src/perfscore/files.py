@@ -1,9 +1,13 @@
-"""Writing outputs without losing anyone's work: no silent overwrite, atomic replace, ordinary permissions."""
+"""Writing outputs without losing anyone's work: no silent overwrite, atomic replace, ordinary permissions; and
+reading a received package whose compressed contents may be damaged."""
 from __future__ import annotations
 
 import contextlib
+import lzma
 import os
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 
 from perfscore.errors import PerfscoreError
@@ -70,3 +74,24 @@ def atomic_output(path):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# What reading a damaged zip package raises besides BadZipFile: a corrupt deflate or LZMA stream, a truncated
+# member, a compression method this Python lacks; a corrupt bzip2 stream is an OSError without an errno.
+DAMAGED = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError)
+
+
+@contextlib.contextmanager
+def damaged_as_error(path, what: str = "工作簿"):
+    """Inside: reading parts of the received package at ``path``. A damaged part becomes a PerfscoreError saying
+    the file is damaged (“文件已损坏”), a file-system error one saying what the system refused."""
+    try:
+        yield
+    except PerfscoreError:
+        raise
+    except (*DAMAGED, OSError) as exc:
+        name = Path(path).name
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise PerfscoreError(f"无法读取{what} {name}：{os_error_text(exc)}") from None
+        raise PerfscoreError(f"{what} {name} 文件已损坏（压缩数据无法解开：{type(exc).__name__}）："
+                             f"请对方用 Excel 重新保存后发送") from None

@@ -4,6 +4,7 @@ oversized sheets). Every refusal is a PerfscoreError whose message says what is 
 """
 from __future__ import annotations
 
+import lzma
 import re
 import zipfile
 import zlib
@@ -166,7 +167,7 @@ def inspect_package(path, extent_sheets=()) -> Package:
         raise UnreadableWorkbook("文件已损坏（工作簿中的 XML 不是有效的 UTF-8 文本）") from None
     except KeyError:
         raise UnreadableWorkbook("文件已损坏（工作簿的内部引用指向不存在的部件）：请对方重新保存后发送") from None
-    except (OSError, EOFError, RuntimeError, NotImplementedError, ValueError, zlib.error) as exc:
+    except (OSError, EOFError, RuntimeError, NotImplementedError, ValueError, zlib.error, lzma.LZMAError) as exc:
         raise UnreadableWorkbook(f"文件已损坏（压缩数据无法解开：{type(exc).__name__}）：请对方重新保存后发送") from None
     return pkg
 
