@@ -216,3 +216,79 @@ def test_collect_lists_a_damaged_member_in_the_anomalies(tmp_path):
     rows = [r for r in openpyxl.load_workbook(tmp_path / "汇总.xlsx")["异常"].iter_rows(values_only=True)
             if r and r[0] == "损坏.xlsm"]
     assert rows and rows[0][2] == "无法读取" and "文件已损坏" in rows[0][3], rows
+
+
+# ------------------------------------------------------------------------------------------ item 6b: control characters
+def _with_text(src, dst, cells: dict, spelling: str):
+    """``src`` with ``spelling`` (a control character as the XML carries it: Excel's ``_x0001_`` escape or a
+    raw character reference) put in front of the text of ``cells`` {(sheet title, coordinate)}, and numeric
+    cells turned into text."""
+    from perfscore.excel.cache import sheet_parts
+    with zipfile.ZipFile(src) as z:
+        parts = sheet_parts(z)
+    by_part = {}
+    for sheet, coord in cells:
+        by_part.setdefault(parts[sheet], []).append(coord)
+
+    def edit(name, data):
+        if name not in by_part:
+            return data
+        text = data.decode("utf-8")
+        for coord in by_part[name]:
+            text, n = re.subn(rf'<c r="{coord}"([^>]*?)(?: t="[^"]*")?(?:/>|>(?:<is><t>([^<]*)</t></is>|<v>([^<]*)</v>)?</c>)',
+                              lambda m: f'<c r="{coord}"{m.group(1)} t="inlineStr"><is><t>{spelling}'
+                                        f'{m.group(2) or m.group(3) or ""}</t></is></c>', text, count=1)
+            assert n == 1, coord
+        return text.encode("utf-8")
+    return _rewrite(src, dst, edit)
+
+
+TEXT_CELLS = {("基础数据", "C3"), ("基础数据", "C5"), ("基础数据", "E23"), ("基础数据", "E42"),  # 部门名称, 填报人, evidence
+              ("自评表", "B6"), ("自评表", "C6"), ("自评表", "B16"), ("自评表", "E16"), ("自评表", "D18"), ("自评表", "F18")}
+
+
+@pytest.mark.parametrize("spelling", ["_x0001_", "_x001B_", "&#1;", "&#27;"])
+def test_control_characters_in_text_cells_do_not_crash_the_writers(tmp_path, next_year_system, spelling):
+    wb = _with_text(REFERENCE, tmp_path / "控制字符.xlsm", TEXT_CELLS, spelling)
+    from perfscore.receiving.reader import read_filled
+    assert read_filled(wb).header["部门名称"][0] in "\x01\x1b"   # the reader does hand them on
+    for name, argv in _commands(wb, tmp_path, next_year_system).items():
+        if name == "doctor":
+            continue
+        rc, out, err = _run(argv)
+        assert rc == 0 and "内部错误" not in err, (name, rc, err)
+    frozen = openpyxl.load_workbook(tmp_path / "提交版.xlsx")
+    assert frozen["基础数据"]["C3"].value == "深圳市科技开发交流中心"
+    assert frozen["自评表"]["B6"].value == "科技创新与交流"
+    carried = openpyxl.load_workbook(tmp_path / "新.xlsm")
+    assert carried["基础数据"]["C3"].value == "深圳市科技开发交流中心" and carried["基础数据"]["C5"].value == "钟林"
+    from docx import Document
+    doc = Document(str(tmp_path / "报告.docx"))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "深圳市科技开发交流中心" in text and not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", text)
+
+
+def test_control_character_in_an_input_value_is_unscorable_not_a_crash(tmp_path, next_year_system):
+    """核定编制数 (carried into next year) typed as “\\x0120”: not a number for check, and no writer crashes."""
+    wb = _with_text(REFERENCE, tmp_path / "控制字符.xlsm", {("基础数据", "D42")}, "_x0001_")
+    rc, out, err = _run(["check", str(wb)])
+    assert rc == 1 and "核定编制数" in out
+    for name, argv in _commands(wb, tmp_path, next_year_system).items():
+        if name in ("check", "doctor"):
+            continue
+        rc, out, err = _run(argv)
+        assert rc in (0, 1) and "内部错误" not in err, (name, rc, err)
+    assert openpyxl.load_workbook(tmp_path / "新.xlsm")["基础数据"]["D42"].value == "20"
+
+
+def test_control_characters_in_a_case_file_are_refused_by_key(tmp_path):
+    from perfscore import REFERENCE_CASE
+    text = Path(REFERENCE_CASE).read_text("utf-8")
+    text, n = re.subn(r'(\ndepartment = ")', r"\1\\u0001\\u001b", text, count=1)
+    assert n == 1
+    case = tmp_path / "案例.toml"
+    case.write_text(text, "utf-8")
+    for argv in (["template", "--year", "2020", "--case", str(case), "-o", str(tmp_path / "t.xlsm")],
+                 ["report", str(case), "-o", str(tmp_path / "r.docx")]):
+        rc, out, err = _run(argv)
+        assert rc == 2 and "case.department" in err and "控制字符" in err, (argv, rc, err)

@@ -5,12 +5,25 @@ from __future__ import annotations
 import contextlib
 import lzma
 import os
+import re
 import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
 from perfscore.errors import PerfscoreError
+
+# Characters XML 1.0 cannot hold (C0 controls other than tab, newline and carriage return; lone surrogates; the two
+# non-characters): openpyxl and python-docx refuse them, raw they make a file Excel and Word call corrupt. Text read
+# from a received workbook or a case file may carry them (a pasted ESC, \x01 typed through an import).
+XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value):
+    """``value`` as a cell or paragraph may hold it: text without the characters XML cannot hold; others as is."""
+    if isinstance(value, str) and XML_ILLEGAL.search(value):
+        return XML_ILLEGAL.sub("", value)
+    return value
 
 
 def check_output(path, suffix: str, force: bool, what: str = "输出文件") -> Path:

@@ -18,6 +18,7 @@ from perfscore.engine.case import Case, load_case
 from perfscore.engine.crosscheck import Finding, cross_check
 from perfscore.engine.scoring import CaseResult, IndicatorResult, score_case
 from perfscore.errors import PerfscoreError
+from perfscore.files import xml_text
 from perfscore.engine.numbers import fmt_num, fmt_pct
 from perfscore.report.outline import EVERY_LEVEL1, Outline, outline_for
 
@@ -443,7 +444,7 @@ class DocxBuilder:
     # ------------------------------------------------------------ content
     def para(self, text, style="Normal", *, fill_in=False):
         p = self.doc.add_paragraph(style=self.doc.styles[style])
-        run = p.add_run(text)
+        run = p.add_run(xml_text(text))  # text from a received workbook or case file may carry \x01
         if fill_in:
             from docx.enum.text import WD_COLOR_INDEX
             run.font.highlight_color = WD_COLOR_INDEX.YELLOW
@@ -474,7 +475,7 @@ class DocxBuilder:
                     continue
                 p = cell.paragraphs[0]
                 p.style = self.doc.styles["表头" if (i < header_rows or i in bold_rows) else "表格文字"]
-                p.add_run(str(text))
+                p.add_run(xml_text(str(text)))
         for (r0, c0, r1, c1) in merges:
             m = t.cell(r0, c0).merge(t.cell(r1, c1))
             # merging gathers the cells' paragraphs: the others are empty, keep the first cell's only
@@ -492,7 +493,7 @@ class DocxBuilder:
 
     def save(self, path, title, author):
         cp = self.doc.core_properties
-        cp.title, cp.author, cp.last_modified_by = title, author, "perfscore"
+        cp.title, cp.author, cp.last_modified_by = xml_text(title), xml_text(author), "perfscore"
         now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0, tzinfo=None)
         cp.created = cp.modified = now
         cp.revision = 1
