@@ -292,3 +292,66 @@ def test_control_characters_in_a_case_file_are_refused_by_key(tmp_path):
                  ["report", str(case), "-o", str(tmp_path / "r.docx")]):
         rc, out, err = _run(argv)
         assert rc == 2 and "case.department" in err and "控制字符" in err, (argv, rc, err)
+
+
+# ------------------------------------------------------------------------------------------ item 6c: links that loop
+needs_symlinks = pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt", reason="POSIX symbolic links")
+
+
+@needs_symlinks
+def test_collect_over_a_pattern_with_folder_links_that_loop_finishes(tmp_path):
+    """glob follows links to folders: with a link to the parent and one to the folder itself, '**' never ends."""
+    import subprocess
+    import sys
+    d = tmp_path / "收到的"
+    (d / "南山区").mkdir(parents=True)
+    shutil.copy(REFERENCE, d / "南山区" / "甲.xlsm")
+    os.symlink("..", d / "南山区" / "上级")
+    os.symlink(".", d / "自己")
+    os.symlink("回环.xlsm", d / "回环.xlsm")
+    out = tmp_path / "汇总.xlsx"
+    p = subprocess.run([sys.executable, "-m", "perfscore", "collect", str(d / "**" / "*.xlsm"), "-o", str(out),
+                        "--jobs", "1"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1, p.stderr   # the looping file link is listed in 异常
+    assert "汇总 2 个文件" in p.stdout and "读取成功 1" in p.stdout
+    rows = {r[0]: r for r in openpyxl.load_workbook(out)["异常"].iter_rows(values_only=True) if r and r[0]}
+    assert "符号链接循环" in rows["回环.xlsm"][3] and "不存在" not in rows["回环.xlsm"][3]
+    # a pattern that names the linked folders themselves: they are skipped, said so, and not followed
+    p = subprocess.run([sys.executable, "-m", "perfscore", "collect", str(d / "*"), str(d / "*" / "*"), "-o",
+                        str(tmp_path / "汇总2.xlsx"), "--jobs", "1"], capture_output=True, text=True, timeout=120)
+    assert "文件夹链接（未跟随） 2 个" in p.stdout and "读取成功 1" in p.stdout, p.stdout + p.stderr
+
+
+def test_pattern_expansion_matches_glob_where_there_are_no_links(tmp_path, monkeypatch):
+    import glob
+    from perfscore.receiving.collect.sources import expand_pattern
+    for f in ("x.xlsm", "a/y.xlsx", "a/b/z.xlsm", "a/b/.h/q.xlsm", ".hid/w.xlsm", ".dot.xlsm", "c/[1].xlsm", "c/d/e/f.xlsm"):
+        (tmp_path / "gt" / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "gt" / f).write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    for pattern in ("gt/*", "gt/**/*.xlsm", "gt/**/*", "gt/*/*.xls?", "gt/.*", "gt/**/.*", "gt/a/**/z.xlsm",
+                    "gt/*/b/*", "g*/a/*", "gt/c/[[]1].xlsm", "**/*.xlsx", "gt/**/b", "gt/nope/*", "*/a",
+                    str(tmp_path / "gt" / "**" / "*.xlsm"), "gt/**/d/**/*.xlsm"):
+        assert sorted(map(str, expand_pattern(pattern))) == sorted(glob.glob(pattern, recursive=True)), pattern
+
+
+@needs_symlinks
+@pytest.mark.parametrize("command", ["check", "freeze", "report", "carry-forward", "doctor"])
+def test_a_link_that_loops_is_not_called_missing(tmp_path, command, next_year_system):
+    loop = tmp_path / "回环.xlsm"
+    os.symlink(loop.name, loop)
+    rc, out, err = _run(_commands(loop, tmp_path, next_year_system)[command])
+    assert rc == 2 and "循环的符号链接" in err and "不存在" not in err, err
+    dangling = tmp_path / "失效.xlsm"
+    os.symlink("别处.xlsm", dangling)
+    rc, out, err = _run(_commands(dangling, tmp_path, next_year_system)[command])
+    assert rc == 2 and "失效的符号链接" in err and "别处.xlsm" in err, err
+
+
+@needs_symlinks
+def test_a_system_or_case_file_link_that_loops_is_named_as_such(tmp_path):
+    loop = tmp_path / "回环.toml"
+    os.symlink(loop.name, loop)
+    for argv in (["score", str(loop)], ["validate", str(loop)], ["inputs", "--system", str(loop)]):
+        rc, out, err = _run(argv)
+        assert rc == 2 and "循环的符号链接" in err, (argv, err)

@@ -41,6 +41,28 @@ def check_output(path, suffix: str, force: bool, what: str = "输出文件") -> 
     return path
 
 
+def missing_text(path) -> str:
+    """Why ``path``, which is not there as a file, cannot be opened: a link that loops or points nowhere is said
+    as such (“文件不存在” would send the user looking for a file they can see in the folder)."""
+    import errno
+    path = Path(path)
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "是循环的符号链接（链接经过若干步又指回自己，不指向任何文件）：请指定实际的文件，或修正该链接"
+        if isinstance(exc, FileNotFoundError) and path.is_symlink():
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            return f"是失效的符号链接（指向的 {target} 不存在）：请指定实际的文件，或修正该链接"
+        if isinstance(exc, FileNotFoundError):
+            return "文件不存在：请检查路径"
+        return f"无法访问（{os_error_text(exc)}）"
+    return "不是普通文件（是文件夹或设备）：请指定文件"
+
+
 def os_error_text(exc: OSError) -> str:
     """What went wrong with a file, in Chinese, naming the file."""
     import errno
@@ -53,6 +75,8 @@ def os_error_text(exc: OSError) -> str:
         return f"路径{name} 中有一段不是文件夹：请检查路径"
     if isinstance(exc, FileNotFoundError):
         return f"找不到{name}：请检查路径"
+    if exc.errno == errno.ELOOP:
+        return f"{name.strip() or '路径'} 是循环的符号链接（链接又指回自己）：请指定实际的文件或文件夹"
     if exc.errno == errno.ENOSPC:
         return f"磁盘空间不足，无法写入{name}"
     if exc.errno == errno.EROFS:

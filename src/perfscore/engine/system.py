@@ -118,7 +118,8 @@ def load_system(year: int | None = None, *, path=None, region: str = DEFAULT_REG
     if path is not None:
         p = Path(path)
         if not p.is_file():
-            raise SystemFileError(p, None, "文件不存在：请检查 --system 指定的路径")
+            from perfscore.files import missing_text
+            raise SystemFileError(p, None, missing_text(p).replace("请检查路径", "请检查 --system 指定的路径"))
         system = _load(p)
         if year is not None and system.year > year:
             raise UnknownYear(f"指标体系文件 {p} 自 {system.year} 年起适用，不能用于 {year} 年度")

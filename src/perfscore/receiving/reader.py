@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from perfscore.errors import PerfscoreError
+from perfscore.files import missing_text
 from perfscore.excel.layout import GOAL_SHEET, HEADER_FIELDS, INPUT_SHEET, REGION_NAME, SCORE_SHEET, YEAR_NAME
 
 DEDUCTION_SHEET = "扣分说明"
@@ -98,7 +99,7 @@ def inspect_package(path, extent_sheets=()) -> Package:
     try:
         if not path.is_file():
             raise UnreadableWorkbook("不是普通文件（是文件夹或设备）：请指定工作簿文件" if path.exists()
-                                     else "文件不存在：请检查路径")
+                                     else missing_text(path))
         size = path.stat().st_size
         with open(path, "rb") as f:
             head = f.read(8)

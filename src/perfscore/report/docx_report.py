@@ -78,7 +78,8 @@ def load_source(path, *, year=None, system_path=None, region=None) -> Source:
         from perfscore.receiving.reader import case_from_filled, read_filled
         from perfscore.receiving.reader import rules_system
         if not p.is_file():
-            raise PerfscoreError(f"文件 {p} 不存在：请检查路径")
+            from perfscore.files import missing_text
+            raise PerfscoreError(f"{p}：{missing_text(p)}")
         filled = read_filled(p)
         if region is not None and region != filled.region:
             raise PerfscoreError(f"工作簿的规则地区是“{filled.region[:60]}”，而 --region 为 {region}：工作簿按自己的规则地区计分，"
