@@ -355,3 +355,161 @@ def test_a_system_or_case_file_link_that_loops_is_named_as_such(tmp_path):
     for argv in (["score", str(loop)], ["validate", str(loop)], ["inputs", "--system", str(loop)]):
         rc, out, err = _run(argv)
         assert rc == 2 and "循环的符号链接" in err, (argv, err)
+
+
+# ------------------------------------------------------------------------------------------ item 6e: outputs over inputs
+def _folder_with(tmp_path, *names):
+    d = tmp_path / "收到的"
+    d.mkdir(exist_ok=True)
+    for n in names:
+        shutil.copy(REFERENCE, d / n)
+    return d
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]], ids=["", "force"])
+def test_collect_output_inside_the_collected_folder_is_refused(tmp_path, force):
+    d = _folder_with(tmp_path, "甲.xlsm")
+    (d / "南山区").mkdir()
+    before = sorted(p.name for p in d.rglob("*"))
+    for argv in (["collect", str(d), "-o", str(d / "汇总.xlsx")],
+                 ["collect", str(d), "-o", str(d / "南山区" / "汇总.xlsx")],
+                 ["collect", str(d), "-o", str(tmp_path / "汇总.xlsx"), "--csv", str(d / "汇总.csv")],
+                 ["collect", str(tmp_path / "*"), "-o", str(d / "汇总.xlsx")],           # the pattern matches the folder
+                 ["collect", str(d / "*.xls?"), "-o", str(d / "汇总.xlsx")],     # it would match the output
+                 ["collect", str(d / "*.xlsx"), str(d / "*.xlsm"), "-o", str(d / "汇总.xlsx")]):
+        rc, out, err = _run(argv + force)
+        assert rc == 2 and "输出文件" in err and ("之中" in err or "相符" in err), (argv, err)
+    assert sorted(p.name for p in d.rglob("*")) == before and not (tmp_path / "汇总.xlsx").exists()
+
+
+def test_collect_output_equal_to_an_input_is_refused_even_with_force(tmp_path):
+    d = _folder_with(tmp_path, "甲.xlsm", "乙.xlsx")
+    before = (d / "乙.xlsx").read_bytes()
+    rc, out, err = _run(["collect", str(d / "甲.xlsm"), str(d / "乙.xlsx"), "-o", str(d / "乙.xlsx"), "--force"])
+    assert rc == 2 and "是要汇总的文件之一" in err, err
+    assert (d / "乙.xlsx").read_bytes() == before
+    last = tmp_path / "上次.xlsx"
+    assert _run(["collect", str(d), "-o", str(last)])[0] in (0, 1)   # (the same department twice: 异常)
+    before = last.read_bytes()
+    rc, out, err = _run(["collect", str(d), "-o", str(last), "--compare", str(last), "--force"])
+    assert rc == 2 and "就是输入文件" in err and last.read_bytes() == before, err
+
+
+def test_freeze_carry_forward_and_report_never_write_over_their_input(tmp_path, next_year_system):
+    native = tmp_path / "公式版.xlsx"
+    shutil.copy(REFERENCE_NATIVE, native)
+    macro = tmp_path / "宏版.xlsm"
+    shutil.copy(REFERENCE, macro)
+    alias = tmp_path / "别名.xlsx"
+    os.symlink(native.name, alias) if hasattr(os, "symlink") and os.name != "nt" else shutil.copy(native, alias)
+    saved = {p: p.read_bytes() for p in (native, macro)}
+    for argv in (["freeze", str(native), "-o", str(native), "--force"],
+                 ["freeze", str(native), "-o", str(alias), "--force"] if alias.is_symlink() else None,
+                 ["carry-forward", str(macro), "--year", "2021", "--system", str(next_year_system), "-o", str(macro),
+                  "--force"]):
+        if argv is None:
+            continue
+        rc, out, err = _run(argv)
+        assert rc == 2 and "就是输入文件" in err and "加 --force 也不行" in err, (argv, err)
+    assert {p: p.read_bytes() for p in (native, macro)} == saved
+    from perfscore.files import check_output
+    from perfscore.errors import PerfscoreError
+    with pytest.raises(PerfscoreError, match="就是输入文件"):
+        check_output(tmp_path / "x.docx", ".docx", True, "报告", inputs=[tmp_path / "." / "x.docx"])
+
+
+# ------------------------------------------------------------------------------------------ item 6d: two collects at once
+# a collect whose scoring, once started (it creates <go>.started), waits until the file <go> named first on its
+# command line exists (at most a minute)
+SLOW_COLLECT = ("import os, sys, time\n"
+                "from perfscore.receiving.collect import workers\n"
+                "score, go = workers.score_file, sys.argv[1]\n"
+                "def wait(p):\n"
+                "    open(go + '.started', 'w').close()\n"
+                "    end = time.monotonic() + 60\n"
+                "    while not os.path.exists(go) and time.monotonic() < end:\n"
+                "        time.sleep(0.05)\n"
+                "    return score(p)\n"
+                "workers.score_file = wait\n"
+                "from perfscore.cli import main\n"
+                "sys.exit(main(sys.argv[2:]))\n")
+
+
+def test_two_collects_to_one_output_at_the_same_time(tmp_path):
+    import subprocess
+    import sys
+    import time
+    d = _folder_with(tmp_path, "甲.xlsm")
+    out = tmp_path / "汇总.xlsx"
+    go = tmp_path / "go"
+    first = subprocess.Popen([sys.executable, "-c", SLOW_COLLECT, str(go), "collect", str(d), "-o", str(out), "--jobs", "1",
+                              "--csv", str(tmp_path / "汇总.csv")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        started = tmp_path / "go.started"
+        deadline = time.monotonic() + 60
+        while not started.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert started.exists(), first.communicate()
+        for extra in ([], ["--force"]):
+            second = subprocess.run([sys.executable, "-m", "perfscore", "collect", str(d), "-o", str(out), "--jobs", "1"]
+                                    + extra, capture_output=True, text=True, timeout=120)
+            assert second.returncode == 2 and "另一个 perfscore 正在写入" in second.stderr, second
+            assert "已写入" not in second.stdout
+        go.write_text("")
+        said, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0 and "已写入" in said, err
+    assert len([r for r in openpyxl.load_workbook(out)["排名"].iter_rows(min_row=4, values_only=True) if r[0]]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["go", "go.started", "收到的", "汇总.csv", "汇总.xlsx"]
+    # the lock is gone with the process: the next run writes
+    assert _run(["collect", str(d), "-o", str(out), "--force"])[0] == 0
+
+
+def test_a_held_lock_refuses_the_second_writer_in_process(tmp_path):
+    from perfscore.files import OutputLock
+    d = _folder_with(tmp_path, "甲.xlsm")
+    out = tmp_path / "汇总.xlsx"
+    lock = OutputLock(out).acquire()
+    try:
+        rc, said, err = _run(["collect", str(d), "-o", str(out), "--force"])
+        assert rc == 2 and "另一个 perfscore 正在写入" in err and not out.exists()
+    finally:
+        lock.release()
+    assert _run(["collect", str(d), "-o", str(out)])[0] == 0
+
+
+# ------------------------------------------------------------------------------------------ item 6f: Ctrl-C
+def test_ctrl_c_while_writing_leaves_no_output(tmp_path, monkeypatch):
+    from perfscore.receiving import collect
+    d = _folder_with(tmp_path, "甲.xlsm")
+    real = collect.write_csv
+
+    def interrupted(*a, **k):
+        real(*a, **k)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(collect, "write_csv", interrupted)
+    rc, said, err = _run(["collect", str(d), "-o", str(tmp_path / "汇总.xlsx"), "--csv", str(tmp_path / "汇总.csv"),
+                          "--jobs", "1"])
+    assert rc == 130 and "已写入" not in said
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["收到的"]   # no summary, no CSV, no temporaries, no lock
+
+
+def test_ctrl_c_during_the_renames_is_held_until_both_are_in_place(tmp_path, monkeypatch):
+    import signal
+    d = _folder_with(tmp_path, "甲.xlsm")
+    real = os.replace
+    calls = []
+
+    def replace(src, dst):
+        if not calls:
+            os.kill(os.getpid(), signal.SIGINT)   # Ctrl-C between the two renames
+        calls.append(dst)
+        return real(src, dst)
+    monkeypatch.setattr(os, "replace", replace)
+    rc, said, err = _run(["collect", str(d), "-o", str(tmp_path / "汇总.xlsx"), "--csv", str(tmp_path / "汇总.csv"),
+                          "--jobs", "1"])
+    assert rc == 130
+    assert [Path(c).name for c in calls] == ["汇总.csv", "汇总.xlsx"]      # the summary last
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["收到的", "汇总.csv", "汇总.xlsx"]

@@ -26,10 +26,26 @@ def xml_text(value):
     return value
 
 
-def check_output(path, suffix: str, force: bool, what: str = "输出文件") -> Path:
+def same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name one file (through links, another spelling, or a hard link)."""
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+def check_output(path, suffix: str, force: bool, what: str = "输出文件", inputs=()) -> Path:
+    """``path`` as an output: the right suffix, not a folder, not one of ``inputs`` (never, even with --force:
+    an input is never overwritten), not an existing file unless ``force``, in a folder that can be written."""
     path = Path(path)
     if path.suffix.lower() != suffix:
         raise PerfscoreError(f"{what} {path} 应以 {suffix} 结尾")
+    for src in inputs:
+        if src is not None and same_file(path, src):
+            raise PerfscoreError(f"{what} {path} 就是输入文件 {src}：输入文件从不被覆盖（加 --force 也不行），"
+                                 f"请用 -o 指定另一个文件名")
     if path.is_dir():
         raise PerfscoreError(f"{path} 是一个文件夹，不能作为{what}：请用 -o 指定文件名，例如 {path / ('输出' + suffix)}")
     if path.exists() and not force:
@@ -132,3 +148,169 @@ def damaged_as_error(path, what: str = "工作簿"):
             raise PerfscoreError(f"无法读取{what} {name}：{os_error_text(exc)}") from None
         raise PerfscoreError(f"{what} {name} 文件已损坏（压缩数据无法解开：{type(exc).__name__}）："
                              f"请对方用 Excel 重新保存后发送") from None
+
+
+# ------------------------------------------------------------------------------------------ several outputs at once
+class OutputLock:
+    """An exclusive lock on one output path, held while a command prepares it: a second perfscore writing the
+    same file is refused at once instead of one result silently replacing the other. The lock is an advisory
+    lock (flock / msvcrt) on a hidden file beside the output, ``.<name>.lock``, released by the system if the
+    process dies, and removed when the command ends."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.lock_path = self.path.parent / f".{self.path.name}.lock"
+        self.fd = None
+
+    def acquire(self) -> "OutputLock":
+        for _ in range(5):  # a run that is just finishing removes the file we opened: take the new one
+            try:
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as exc:
+                exc.filename = str(self.lock_path)
+                raise PerfscoreError(f"无法在 {self.path.parent} 中创建锁文件：{os_error_text(exc)}") from None
+            try:
+                _lock_fd(fd)
+            except OSError:
+                holder = _read_small(fd)
+                os.close(fd)
+                raise PerfscoreError(f"另一个 perfscore 正在写入 {self.path}"
+                                     f"{'（进程 ' + holder + '）' if holder.isdigit() else ''}：为免两次运行的结果互相覆盖，"
+                                     f"本次未运行。请等它结束后再运行，或用 -o 指定另一个文件") from None
+            try:
+                current = os.stat(self.lock_path).st_ino == os.fstat(fd).st_ino
+            except OSError:
+                current = False
+            if current:
+                self.fd = fd
+                try:
+                    os.ftruncate(fd, 0)
+                    os.write(fd, str(os.getpid()).encode())
+                except OSError:
+                    pass
+                return self
+            os.close(fd)
+        raise PerfscoreError(f"无法取得 {self.path} 的写入锁（另一个 perfscore 反复写入该文件）：请稍后再运行")
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            if os.name != "nt":  # (Windows cannot remove an open file; the stale file is harmless)
+                Path(self.lock_path).unlink(missing_ok=True)
+        except OSError:
+            pass
+        finally:
+            os.close(self.fd)
+            self.fd = None
+        if os.name == "nt":
+            try:
+                Path(self.lock_path).unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+def _lock_fd(fd) -> None:
+    """Lock ``fd`` exclusively without waiting; OSError when another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _read_small(fd) -> str:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return os.read(fd, 32).decode("ascii", "replace").strip()
+    except OSError:
+        return ""
+
+
+class StagedOutputs:
+    """The outputs of one command, each locked (``OutputLock``) from the start, written to a temporary file
+    beside it, and put in place together at the end (``commit``): an error or Ctrl-C before that leaves no
+    output at all, and Ctrl-C during the renames is held until they are done, so a summary is never left
+    without its CSV. Use as a context manager; what is not committed is removed on leaving it."""
+
+    def __init__(self, force: bool):
+        self.force = force
+        self.items: list[tuple[Path, str | None, bool]] = []   # (target, temporary, existed at the start)
+        self.locks: list[OutputLock] = []
+
+    def add(self, path) -> Path:
+        path = Path(path)
+        self.locks.append(OutputLock(path).acquire())
+        self.items.append((path, None, path.exists()))
+        return path
+
+    def temp(self, path) -> str:
+        """A new temporary file beside ``path`` (an added output) to write it to."""
+        k = next(i for i, (t, _, _) in enumerate(self.items) if t == Path(path))
+        target, old, existed = self.items[k]
+        if old:
+            Path(old).unlink(missing_ok=True)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+        except OSError as exc:
+            exc.filename = str(target.parent)
+            raise PerfscoreError(f"无法在 {target.parent} 中创建文件：{os_error_text(exc)}") from None
+        os.close(fd)
+        self.items[k] = (target, tmp, existed)
+        return tmp
+
+    def commit(self) -> None:
+        """Put every written output in place (the first added last: the summary after its CSV)."""
+        todo = [(t, tmp, existed) for t, tmp, existed in self.items if tmp]
+        if not self.force:
+            for target, _, existed in todo:
+                if target.exists() and not existed:
+                    raise PerfscoreError(f"文件 {target} 在本次运行期间被其他程序创建：为免覆盖，未写入。"
+                                         f"确需覆盖请加 --force，或用 -o 指定新文件名")
+        umask = os.umask(0)
+        os.umask(umask)
+        with _sigint_held():
+            for target, tmp, _ in reversed(todo):
+                os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; outputs are shared documents
+                try:
+                    os.replace(tmp, target)
+                except OSError as exc:
+                    exc.filename = str(target)
+                    raise PerfscoreError(f"无法写入 {target}：{os_error_text(exc)}") from None
+                self.items = [(t, None if t == target else x, e) for t, x, e in self.items]
+
+    def close(self) -> None:
+        for _, tmp, _ in self.items:
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
+        self.items = [(t, None, e) for t, _, e in self.items]
+        for lock in self.locks:
+            lock.release()
+        self.locks = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """Ctrl-C inside is raised (as KeyboardInterrupt) only when the block is done."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old if old is not None else signal.default_int_handler)
+    if got:
+        raise KeyboardInterrupt

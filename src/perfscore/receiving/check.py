@@ -202,7 +202,7 @@ def freeze(path, output, *, force: bool = False, pdf: bool = False, notes: list 
     from perfscore.files import atomic_output, check_output
     from perfscore.excel.layout import CONF_SHEET
     from perfscore.excel.workbook import build_workbook
-    output = check_output(output, ".xlsx", force, "提交版（不含宏）")
+    output = check_output(output, ".xlsx", force, "提交版（不含宏）", inputs=[path])
     filled = read_filled(path)
     system = rules_system(filled, system_path)
     if notes is not None:

@@ -726,7 +726,7 @@ def write_report(source, output, *, force=False, pdf=False, outline_path=None, y
     """Write the .docx (and, with ``pdf``, a PDF beside it) atomically; refuse to overwrite without ``force``.
     ``on_note(text)`` hears when the generic outline stands in for the region's own."""
     from perfscore.files import atomic_output, check_output
-    output = check_output(output, ".docx", force, "报告")
+    output = check_output(output, ".docx", force, "报告", inputs=[source])
     pdf_path = output.with_suffix(".pdf")
     if pdf:
         check_output(pdf_path, ".pdf", force, "PDF")

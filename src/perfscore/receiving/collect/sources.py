@@ -26,10 +26,11 @@ SUFFIXES = (".xlsx", ".xlsm")
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def expand_sources(sources, exclude=()) -> tuple[list[Path], list[tuple[Path, str]], Counter]:
+def expand_sources(sources, exclude=(), walked: list | None = None) -> tuple[list[Path], list[tuple[Path, str]], Counter]:
     """-> (workbook paths in a stable order, [(path, reason)] for named things that are not regular files and
     folders that could not be read, counts of skipped files by kind). Raises PerfscoreError when a source
-    matches nothing. ``exclude``: paths, or {path: label} (how the skipped file is counted)."""
+    matches nothing. ``exclude``: paths, or {path: label} (how the skipped file is counted). ``walked``: a
+    list that receives every folder searched (a source folder, or a folder a pattern matched)."""
     if not isinstance(exclude, dict):
         exclude = dict.fromkeys(exclude, "输出文件本身")
     excluded = {os.path.realpath(p): label for p, label in exclude.items()}
@@ -67,6 +68,8 @@ def expand_sources(sources, exclude=()) -> tuple[list[Path], list[tuple[Path, st
     def walk(root: Path):
         hit = False
         failed = []
+        if walked is not None:
+            walked.append(root)
 
         def onerror(exc: OSError):  # a folder that cannot be listed: its workbooks would be missing unseen
             failed.append(exc)
