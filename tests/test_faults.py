@@ -513,3 +513,89 @@ def test_ctrl_c_during_the_renames_is_held_until_both_are_in_place(tmp_path, mon
     assert rc == 130
     assert [Path(c).name for c in calls] == ["汇总.csv", "汇总.xlsx"]      # the summary last
     assert sorted(p.name for p in tmp_path.iterdir()) == ["收到的", "汇总.csv", "汇总.xlsx"]
+
+
+# ------------------------------------------------------------------------------------------ item 6g: misleading messages
+def test_a_case_input_named_with_spaces_around_is_that_input(tmp_path):
+    from perfscore import REFERENCE_CASE
+    text = Path(REFERENCE_CASE).read_text("utf-8")
+    spaced, n = re.subn(r"\nprocurement_actual = ", '\n"procurement_actual " = ', text, count=1)
+    assert n == 1
+    case = tmp_path / "空格.toml"
+    case.write_text(spaced, "utf-8")
+    rc, out, err = _run(["score", str(case)])
+    assert "没有输入项" not in err and rc == 3 and "97.93" in out, err     # the reference's own findings: exit 3
+    both = spaced.replace('\n"procurement_actual " = ', "\nprocurement_actual = 1\n\"procurement_actual \" = ", 1)
+    case.write_text(both, "utf-8")
+    rc, out, err = _run(["score", str(case)])
+    assert rc == 2 and "重复" in err and "空格" in err, err
+    chinese = text.replace("\nprocurement_actual = ", '\n"政府采购实际数" = ', 1)
+    case.write_text(chinese, "utf-8")
+    rc, out, err = _run(["score", str(case)])
+    assert rc == 2 and "中文名称" in err and "procurement_actual" in err, err
+
+
+def test_a_system_file_input_with_spaces_around_is_named_as_such(tmp_path):
+    text = (SYSTEMS / "testprovince" / "2018.toml").read_text("utf-8")
+    text, n = re.subn(r'inputs = \["procured", ', 'inputs = ["procured ", ', text, count=1)
+    assert n == 1
+    p = tmp_path / "2018.toml"
+    p.write_text(text, "utf-8")
+    rc, out, err = _run(["validate", str(p)])
+    assert rc == 2 and "前后有空格" in err and "未声明" not in err, err
+
+
+def test_rules_diff_takes_a_year_with_spaces_around(capsys):
+    rc, out, err = _run(["rules", "diff", " 2020 ", "2020"])
+    assert rc == 0 and "没有变化" in out, err
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A read-only file system (a tmpfs mounted ro) when this process may mount one; else skipped."""
+    import subprocess
+    d = tmp_path / "只读"
+    d.mkdir()
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a read-only file system needs root")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(d)], capture_output=True).returncode:
+        pytest.skip("mount refused")
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", str(d)], capture_output=True)
+
+
+def test_a_read_only_disk_is_said_as_such(read_only_folder, tmp_path):
+    d = _folder_with(tmp_path, "甲.xlsm")
+    for argv in (["freeze", str(REFERENCE), "-o", str(read_only_folder / "提交版.xlsx")],
+                 ["collect", str(d), "-o", str(read_only_folder / "汇总.xlsx")],
+                 ["template", "--year", "2020", "-o", str(read_only_folder / "t.xlsm")],
+                 ["demo", "-o", str(read_only_folder)], ["demo", "-o", str(read_only_folder / "新目录")]):
+        rc, out, err = _run(argv)
+        assert rc == 2 and "只读" in err and "权限" not in err and out == "", (argv, err)
+
+
+def test_read_only_and_permission_are_told_apart(tmp_path, monkeypatch):
+    """The same as above without mounting: os.access says “not writable” in both cases, statvfs tells them apart."""
+    from types import SimpleNamespace
+
+    from perfscore.errors import PerfscoreError
+    from perfscore.files import check_output
+    monkeypatch.setattr(os, "access", lambda p, mode, **k: False)
+    monkeypatch.setattr(os, "statvfs", lambda p: SimpleNamespace(f_flag=os.ST_RDONLY), raising=False)
+    with pytest.raises(PerfscoreError, match="所在的磁盘是只读的") as ei:
+        check_output(tmp_path / "a.xlsx", ".xlsx", False)
+    assert "权限" not in str(ei.value)
+    monkeypatch.setattr(os, "statvfs", lambda p: SimpleNamespace(f_flag=0), raising=False)
+    with pytest.raises(PerfscoreError, match="没有写入目录 .* 的权限"):
+        check_output(tmp_path / "a.xlsx", ".xlsx", False)
+
+
+@pytest.mark.parametrize("output", ["文件", "演示.xlsm", "文件/下级"])
+def test_demo_refuses_a_wrong_output_before_printing_anything(tmp_path, output):
+    (tmp_path / "文件").write_text("不是目录", "utf-8")
+    rc, out, err = _run(["demo", "-o", str(tmp_path / output)])
+    assert rc == 2 and out == "" and "内部错误" not in err, (out, err)
+    assert ("不是目录" in err or "像是文件名" in err or "不是文件夹" in err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["文件"]

@@ -194,6 +194,27 @@ def _demo_write(target, write, force, out, suffix):
     out.write(f"  已写入 {target}\n")
 
 
+def _demo_folder(output):
+    """demo's -o: a folder (made if missing) that can be written to; a file, or a file's name, is refused."""
+    from pathlib import Path
+
+    from perfscore.errors import PerfscoreError
+    from perfscore.files import os_error_text, writable_folder
+    folder = Path(output)
+    hint = f"demo 的 -o 是写入工作簿和报告草稿的目录（不存在时新建），例如 -o {folder.parent / 'perfscore示例'}"
+    if folder.exists() and not folder.is_dir():
+        raise PerfscoreError(f"{folder} 是一个文件，不是目录：{hint}")
+    if not folder.exists() and folder.suffix.lower() in (".xlsx", ".xlsm", ".docx", ".pdf"):
+        raise PerfscoreError(f"{folder} 像是文件名：{hint}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        exc.filename = str(folder)
+        raise PerfscoreError(f"无法创建目录 {folder}：{os_error_text(exc)}") from None
+    writable_folder(folder)
+    return folder
+
+
 def cmd_demo(args, out):
     from pathlib import Path
 
@@ -201,11 +222,10 @@ def cmd_demo(args, out):
     from perfscore.report.docx_report import write_report
     from perfscore.engine.system import load_system
     from perfscore.excel.workbook import build_workbook, write_workbook
+    folder = _demo_folder(args.output)  # before anything is printed: a wrong -o is said at once
     case = load_case(REFERENCE_CASE)
     out.write("参考案例：按 2020 年深圳市评分表重新计算一份真实自评报告，并核对报告自己写出的数字。\n\n")
     _score_and_print(case, load_system(case.year), False, out)
-    folder = Path(args.output)
-    folder.mkdir(parents=True, exist_ok=True)
     out.write("\n工作簿：\n")
     for name, system, c in demo_outputs():
         built = build_workbook(system, c, engine=demo_engine(name))

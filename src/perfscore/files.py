@@ -52,9 +52,27 @@ def check_output(path, suffix: str, force: bool, what: str = "输出文件", inp
         raise PerfscoreError(f"文件 {path} 已存在：为免覆盖他人的工作，未写入。确需覆盖请加 --force，或用 -o 指定新文件名")
     if not path.parent.is_dir():
         raise PerfscoreError(f"目录 {path.parent} 不存在：请先创建，或用 -o 指定其他位置")
-    if not os.access(path.parent, os.W_OK):
-        raise PerfscoreError(f"没有写入目录 {path.parent} 的权限：请换一个可写的位置（用 -o 指定）")
+    writable_folder(path.parent)
     return path
+
+
+def writable_folder(folder) -> None:
+    """Refuse, saying why, a folder nothing can be written to: a read-only disk (os.access says “not writable”
+    there too, but no permission would help) or missing permission."""
+    if os.access(folder, os.W_OK):
+        return
+    if read_only_disk(folder):
+        raise PerfscoreError(f"{folder} 所在的磁盘是只读的（如光盘、写保护的 U 盘、只读挂载的共享目录）：无法写入，"
+                             f"请换一个可写的位置（用 -o 指定）")
+    raise PerfscoreError(f"没有写入目录 {folder} 的权限：请换一个可写的位置（用 -o 指定）")
+
+
+def read_only_disk(folder) -> bool:
+    """Whether ``folder`` lies on a file system mounted read-only (POSIX statvfs; elsewhere: unknown, False)."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):
+        return False
 
 
 def missing_text(path) -> str:
@@ -96,7 +114,7 @@ def os_error_text(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return f"磁盘空间不足，无法写入{name}"
     if exc.errno == errno.EROFS:
-        return f"{name.strip() or '目标位置'} 所在的磁盘是只读的：请换一个位置"
+        return f"{name.strip() or '目标位置'} 所在的磁盘是只读的（如光盘、写保护的 U 盘、只读挂载的共享目录）：请换一个可写的位置"
     return f"读写{name} 时出错（{exc.strerror or type(exc).__name__}）"
 
 

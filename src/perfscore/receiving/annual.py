@@ -12,6 +12,7 @@ KEYED = ("id", "label", "input", "name")  # how list items are matched between y
 
 def _system_path(spec: str, region=DEFAULT_REGION) -> Path:
     from perfscore.errors import UnknownYear
+    spec = spec if spec.endswith(".toml") and Path(spec).exists() else spec.strip()
     if spec.endswith(".toml"):
         return Path(spec)
     if not spec.isdigit():
