@@ -1,6 +1,7 @@
 """perfscore collect over generated workbooks plus hostile and broken files: every bad file is explained in 异常
 within bounded time and memory, the good ones are summarised with the engine's own totals, the originals are
 never touched. All files are generated here at run time (tests/workbook_variants.py makes the valid ones)."""
+import contextlib
 import csv
 import io
 import multiprocessing
@@ -434,18 +435,21 @@ def test_sources_recursive_globs_and_skips(batch, tmp_path):
         assert not paths and "不是普通文件" in odd[0][1]
 
 
-def test_output_inside_source_folder_with_force(batch, tmp_path, factory):
+def test_output_inside_source_folder_is_refused_even_with_force(batch, tmp_path, factory):
+    """An output inside the collected folder would be read as a received workbook next time (issue 25 item 6e)."""
     d = tmp_path / "in"
     d.mkdir()
     for k, (raw, header) in enumerate(varied(factory.system, factory.base_case, 3, seed=5)):
         factory.write(d / f"单位{k}.xlsm", raw, header)
     out = d / "汇总.xlsx"
+    for force in ([], ["--force"]):
+        buf, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err):
+            assert main(["collect", str(d), "-o", str(out)] + force, out=buf) == 2
+        assert "在要汇总的文件夹" in err.getvalue() and "加 --force 也不行" in err.getvalue()
+    assert not out.exists() and [p.name for p in d.iterdir() if p.name.startswith(".")] == []  # nothing left behind
     buf = io.StringIO()
-    assert main(["collect", str(d), "-o", str(out)], out=buf) == 0 and "汇总 3 个文件" in buf.getvalue()
-    buf = io.StringIO()
-    assert main(["collect", str(d), "-o", str(out), "--force"], out=buf) == 0
-    assert "汇总 3 个文件" in buf.getvalue() and "输出文件本身 1 个" in buf.getvalue()
-    assert [p.name for p in d.iterdir() if p.name.startswith(".")] == []  # no temporary file left behind
+    assert main(["collect", str(d), "-o", str(tmp_path / "汇总.xlsx")], out=buf) == 0 and "汇总 3 个文件" in buf.getvalue()
 
 
 # ------------------------------------------------------------------------------------------ time and memory

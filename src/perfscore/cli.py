@@ -76,8 +76,16 @@ def _load_for(args, case=None):
     from perfscore.engine.system import load_system
     from perfscore.engine.system import DEFAULT_REGION
     year = args.year if args.year is not None else (case.year if case else None)
-    region = args.region or getattr(case, "region", None) or DEFAULT_REGION
+    region = _region_arg(args) or getattr(case, "region", None) or DEFAULT_REGION
     return load_system(year, path=args.system, region=region)
+
+
+def _region_arg(args):
+    """--region as given: None when absent; anything given (even empty) must be an installed region's key."""
+    if args.region is None:
+        return None
+    from perfscore.engine.system import require_region
+    return require_region(args.region)
 
 
 def _score_and_print(case, system, as_json, out):
@@ -186,6 +194,27 @@ def _demo_write(target, write, force, out, suffix):
     out.write(f"  已写入 {target}\n")
 
 
+def _demo_folder(output):
+    """demo's -o: a folder (made if missing) that can be written to; a file, or a file's name, is refused."""
+    from pathlib import Path
+
+    from perfscore.errors import PerfscoreError
+    from perfscore.files import os_error_text, writable_folder
+    folder = Path(output)
+    hint = f"demo 的 -o 是写入工作簿和报告草稿的目录（不存在时新建），例如 -o {folder.parent / 'perfscore示例'}"
+    if folder.exists() and not folder.is_dir():
+        raise PerfscoreError(f"{folder} 是一个文件，不是目录：{hint}")
+    if not folder.exists() and folder.suffix.lower() in (".xlsx", ".xlsm", ".docx", ".pdf"):
+        raise PerfscoreError(f"{folder} 像是文件名：{hint}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        exc.filename = str(folder)
+        raise PerfscoreError(f"无法创建目录 {folder}：{os_error_text(exc)}") from None
+    writable_folder(folder)
+    return folder
+
+
 def cmd_demo(args, out):
     from pathlib import Path
 
@@ -193,11 +222,10 @@ def cmd_demo(args, out):
     from perfscore.report.docx_report import write_report
     from perfscore.engine.system import load_system
     from perfscore.excel.workbook import build_workbook, write_workbook
+    folder = _demo_folder(args.output)  # before anything is printed: a wrong -o is said at once
     case = load_case(REFERENCE_CASE)
     out.write("参考案例：按 2020 年深圳市评分表重新计算一份真实自评报告，并核对报告自己写出的数字。\n\n")
     _score_and_print(case, load_system(case.year), False, out)
-    folder = Path(args.output)
-    folder.mkdir(parents=True, exist_ok=True)
     out.write("\n工作簿：\n")
     for name, system, c in demo_outputs():
         built = build_workbook(system, c, engine=demo_engine(name))
@@ -245,7 +273,7 @@ def cmd_template(args, out):
     else:
         if args.year is None:
             raise_usage("请用 --year 指定规则年度，例如 --year 2020")
-        system = require_exact_year(args.year, region=args.region or getattr(case, "region", None) or "shenzhen")
+        system = require_exact_year(args.year, region=_region_arg(args) or getattr(case, "region", None) or "shenzhen")
     native = args.engine == "excel"
     path = _workbook_out(args, system, f"部门整体支出绩效评分表_{system.year}{NATIVE_TAG + '.xlsx' if native else '.xlsm'}")
     write_workbook(build_workbook(system, case, password=args.password, engine=args.engine), path, force=args.force)
@@ -460,7 +488,8 @@ def cmd_report(args, out):
     from perfscore.report.docx_report import Unscorable, write_report
     try:
         written = write_report(args.source, args.output, force=args.force, pdf=args.pdf, outline_path=args.outline,
-                               year=args.year, system_path=args.system, on_note=lambda t: out.write(f"注意：{t}\n"))
+                               year=args.year, system_path=args.system, region=args.region,
+                               on_note=lambda t: out.write(f"注意：{t}\n"))
     except Unscorable as exc:
         sys.stderr.write(f"perfscore：{exc}\n")
         return EXIT_UNSCORABLE

@@ -47,3 +47,8 @@ class ZeroDenominator(PerfscoreError):
 
 class UnknownYear(PerfscoreError):
     pass
+
+
+class UnknownRegion(UnknownYear):
+    """A region key that is not an installed region's folder name (letters, digits, - and _ only): never
+    turned into a path. A subclass of UnknownYear, so every caller that handles an unknown year handles it."""

@@ -190,38 +190,52 @@ class WorkbookInfo:
 def read_workbook(path) -> WorkbookInfo:
     import zipfile
 
+    from perfscore.engine.system import is_region_key
     from perfscore.errors import PerfscoreError
+    from perfscore.files import damaged_as_error
     from perfscore.receiving.reader import read_filled
     from perfscore.excel.vba.extract import VbaReadError, workbook_modules
     from perfscore.excel.xlconf import read_conf_sheet
     path = Path(path)
     filled = read_filled(path)  # refuses anything that is not a sane perfscore workbook, in Chinese
     title = ""
-    with zipfile.ZipFile(path) as z:
+    with damaged_as_error(path), zipfile.ZipFile(path) as z:  # parts read_filled did not read whole: the VBA project
         if "docProps/core.xml" in z.namelist():
             m = re.search(rb"<dc:title[^>]*>(.*?)</dc:title>", z.read("docProps/core.xml"), re.S)
             if m:
                 from xml.sax.saxutils import unescape
                 title = unescape(m.group(1).decode("utf-8", "replace"))
-    try:
-        modules = workbook_modules(path)
-    except VbaReadError as exc:
-        raise PerfscoreError(f"工作簿中的 VBA 工程无法读取（{exc}）：请用 perfscore template 重新生成") from None
+        try:
+            modules = workbook_modules(path)
+        except VbaReadError as exc:
+            raise PerfscoreError(f"工作簿中的 VBA 工程无法读取（{exc}）：请用 perfscore template 重新生成") from None
     version = None
     if modules and "xlwings" in modules:
         m = re.search(r'"xlwings(?:64|32)-([\w.]+)\.dll"', modules["xlwings"])
         version = m.group(1) if m else None
-    return WorkbookInfo(path, filled.year, filled.region, filled.year_problem, title, _system_name(path),
+    problem = filled.year_problem
+    if problem is None and not is_region_key(filled.region):  # never handed on (the probe may be an older perfscore)
+        problem = (f"规则地区被改动（“基础数据”表中为“{filled.region[:60]}”，不是地区代码）：未知的规则地区，"
+                   f"规则地区由生成程序填写，不应修改")
+    return WorkbookInfo(path, filled.year, filled.region, problem, title, _system_name(path),
                         read_conf_sheet(path), modules, version)
 
 
 def _system_name(path) -> str | None:
     """The system's name as the 填报说明 sheet states it: “本工作簿按《<name>》<year> 年版计分”."""
     from python_calamine import CalamineWorkbook
-    wb = CalamineWorkbook.from_path(str(path))
-    if "填报说明" not in wb.sheet_names:
-        return None
-    for row in wb.get_sheet_by_name("填报说明").to_python()[:10]:
+
+    from perfscore.errors import PerfscoreError
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        if "填报说明" not in wb.sheet_names:
+            return None
+        rows = wb.get_sheet_by_name("填报说明").to_python()[:10]
+    except BaseException as exc:  # calamine's parse errors (pyo3 panics are BaseException)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError)):
+            raise
+        raise PerfscoreError("工作簿的“填报说明”表无法读取（文件已损坏）：请对方用 Excel 重新保存后发送") from None
+    for row in rows:
         for v in row:
             m = re.search(r"本工作簿按《(.+?)》", v) if isinstance(v, str) else None
             if m:

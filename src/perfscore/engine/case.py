@@ -95,8 +95,12 @@ class Case:
         """Every input id and stated ref must exist in the system that scores this case."""
         for iid in self.inputs:
             if iid not in system.inputs:
+                by_name = {s.name: s.id for s in system.inputs.values()}
+                hint = (f"（{iid!r} 是输入项 {by_name[iid]!r} 的中文名称：[inputs] 中请写 {by_name[iid]} = …）"
+                        if iid in by_name else "")
                 raise CaseFileError(self.path, f"inputs.{iid}",
-                                    f"指标体系 {system.year} 年版中没有输入项 {iid!r}；可用 `perfscore inputs --year {system.year}` 查看全部输入项")
+                                    f"指标体系 {system.year} 年版中没有输入项 {iid!r}{hint}；"
+                                    f"可用 `perfscore inputs --year {system.year}` 查看全部输入项")
         known = {"score": system.by_id, "level1": {l.id for l in system.level1},
                  "level2": {l.id for l in system.level2}, "figure": system.measures}
         known["rate"] = known["level1"] | known["level2"] | set(system.by_id)
@@ -109,6 +113,12 @@ class Case:
                 if r.level1 not in cats or r.level2 not in cats[r.level1]:
                     raise CaseFileError(self.path, f"goal_table.indicators[{r.name}]",
                                         f"一级/二级指标 {r.level1}/{r.level2} 不在自评表结构中")
+
+
+def _bare(name: str) -> str:
+    """A name as it is meant: without the spaces (and zero-width characters) around it that a quoted TOML key
+    or a pasted reference can carry invisibly (“procurement_actual ” is procurement_actual)."""
+    return name.strip().strip("\u200b\u200c\u200d\u2060\ufeff").strip()
 
 
 def _input_value(node, key, v):
@@ -146,10 +156,13 @@ def load_case(path) -> Case:
             n.done()
         else:
             ci = CaseInput(_input_value(inputs, k, v))
-        case.inputs[k] = ci
+        key = _bare(k)
+        if key != k and (key in inputs.data or key in case.inputs):
+            inputs.fail(k, f"与输入项 {key!r} 重复（名称前后的空格不算名称的一部分）：请删去其中一个")
+        case.inputs[key] = ci
     inputs.done()
     for s in root.children("stated", default=[], name_key="ref"):
-        st = Stated(s.take("ref", str), s.take("value", (str, int, float)), s.take("source", str),
+        st = Stated(_bare(s.take("ref", str)), s.take("value", (str, int, float)), s.take("source", str),
                     s.take("note", str, default=""))
         if st.kind not in STATED_KINDS:
             s.fail("ref", f"应以 {'/'.join(STATED_KINDS)} 开头，例如 score.procurement、figure.procurement_rate、total")
@@ -166,7 +179,7 @@ def load_case(path) -> Case:
                                      ("budget_total", "budget_fiscal", "executed_total", "executed_fiscal"))))
             t.done()
         for r in g.children("indicators", default=[], name_key="name"):
-            case.goal_rows.append(GoalRow(r.take("level1", str), r.take("level2", str), r.take("name", str),
+            case.goal_rows.append(GoalRow(_bare(r.take("level1", str)), _bare(r.take("level2", str)), r.take("name", str),
                                           r.take("target", str), r.take("actual", str)))
             r.done()
         g.done()

@@ -9,15 +9,43 @@ read and validated: ``perfscore.engine.build``; the format: ``docs/indicator-sys
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from perfscore.engine.build import build_system
 from perfscore.engine.model import System
-from perfscore.errors import SystemFileError, UnknownYear
+from perfscore.errors import SystemFileError, UnknownRegion, UnknownYear
 
 PACKAGE_SYSTEMS = Path(__file__).parents[1] / "systems"
 DEFAULT_REGION = "shenzhen"
+REGION_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a region folder's name; nothing else is ever joined to a root
+
+
+def is_region_key(region) -> bool:
+    return isinstance(region, str) and REGION_KEY.fullmatch(region) is not None
+
+
+def _shown(region) -> str:
+    """A rejected key as a message may quote it: short, no control characters."""
+    s = re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", str(region))
+    return s if len(s) <= 60 else s[:59] + "…"
+
+
+def _unknown_region(region, root=None, why: str = "") -> UnknownRegion:
+    return UnknownRegion(f"未知的规则地区“{_shown(region)}”{why}：地区应为本机安装的地区代码（由字母、数字、- 和 _ 组成，"
+                         f"即 <地区>/<年度>.toml 中文件夹的名字），现有地区与年度为 {_regions_text(root)}；"
+                         f"本地区的文件请放在环境变量 PERFSCORE_SYSTEMS 指向的目录下的 <地区>/<年度>.toml，"
+                         f"或用 --system 指定指标体系文件")
+
+
+def region_folders(region: str, root=None) -> list[Path]:
+    """The folders of one region in every root. The key must be a region key (the one place a key becomes a
+    path): an absolute path, ``..``, a separator or any other character is refused as an unknown region, so no
+    file outside the roots can be reached from a workbook's 规则地区 or a command line."""
+    if not is_region_key(region):
+        raise _unknown_region(region, root, "（不是地区代码）" if isinstance(region, str) and region.strip() else "（为空）")
+    return [r / region for r in system_roots(root)]
 
 
 def load_system_file(path) -> System:
@@ -54,8 +82,7 @@ def system_roots(root=None) -> list[Path]:
 def year_files(region: str, root) -> dict[int, Path]:
     """year -> file of one region (the folder name is the region's key, e.g. shenzhen)."""
     files = {}
-    for r in system_roots(root):
-        d = r / region
+    for d in region_folders(region, root):
         if d.is_dir():
             files.update({int(p.stem): p for p in d.glob("*.toml") if p.stem.isdigit()})
     return files
@@ -66,9 +93,16 @@ def available_regions(root=None) -> list[str]:
     out = set()
     for r in system_roots(root):
         if r.is_dir():
-            out.update(d.name for d in r.iterdir() if d.is_dir() and not d.name.startswith(".")
+            out.update(d.name for d in r.iterdir() if is_region_key(d.name) and d.is_dir()
                        and any(p.stem.isdigit() for p in d.glob("*.toml")))
     return sorted(out)
+
+
+def require_region(region: str, root=None) -> str:
+    """``region`` when it is an installed region's key; else UnknownRegion (with the installed list)."""
+    if not year_files(region, root):
+        raise _unknown_region(region, root, "（本机没有这个地区的指标体系文件）")
+    return region
 
 
 def available_years(region: str = DEFAULT_REGION, root=None) -> list[int]:
@@ -84,15 +118,15 @@ def load_system(year: int | None = None, *, path=None, region: str = DEFAULT_REG
     if path is not None:
         p = Path(path)
         if not p.is_file():
-            raise SystemFileError(p, None, "文件不存在：请检查 --system 指定的路径")
+            from perfscore.files import missing_text
+            raise SystemFileError(p, None, missing_text(p).replace("请检查路径", "请检查 --system 指定的路径"))
         system = _load(p)
         if year is not None and system.year > year:
             raise UnknownYear(f"指标体系文件 {p} 自 {system.year} 年起适用，不能用于 {year} 年度")
         return system
     files = year_files(region, root)
     if not files:
-        raise UnknownYear(f"没有找到地区 {region!r} 的指标体系文件：现有地区与年度为 {_regions_text(root)}；"
-                          f"本地区的文件请放在环境变量 PERFSCORE_SYSTEMS 指向的目录下的 {region}/<年度>.toml")
+        raise _unknown_region(region, root, "（本机没有这个地区的指标体系文件）")
     years = sorted(files)
     if year is None:
         year = years[-1]
@@ -106,6 +140,8 @@ def load_system(year: int | None = None, *, path=None, region: str = DEFAULT_REG
 def require_exact_year(year: int, region: str = DEFAULT_REGION, root=None) -> System:
     """For building a year's template: the year must have its own file (no silent fallback)."""
     files = year_files(region, root)
+    if not files:
+        raise _unknown_region(region, root, "（本机没有这个地区的指标体系文件）")
     if year not in files:
         where = Path(root or PACKAGE_SYSTEMS) / region
         raise UnknownYear(f"地区 {region} 没有 {year} 年度的指标体系文件：现有年度为 "

@@ -65,9 +65,10 @@ def read_toml(path, error) -> dict:
             raw = f.read(MAX_TOML_BYTES + 1)
     except PermissionError:
         raise error(path, None, "没有读取权限：请检查文件权限") from None
-    except FileNotFoundError:
-        raise error(path, None, "文件不存在：请检查路径") from None
     except OSError as exc:
+        if not path.is_file():  # not there, a link that loops or points nowhere
+            from perfscore.files import missing_text
+            raise error(path, None, missing_text(path)) from None
         raise error(path, None, f"无法读取文件（{exc.strerror or type(exc).__name__}）：请检查路径") from None
     if len(raw) > MAX_TOML_BYTES:
         raise error(path, None, f"文件过大（超过 {MAX_TOML_BYTES // 1024 // 1024} MB）：不是正常的案例或指标体系文件")

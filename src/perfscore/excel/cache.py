@@ -17,6 +17,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from perfscore.errors import PerfscoreError
+from perfscore.files import xml_text
 
 # openpyxl writes an empty value as <v/> with the standard library and as <v></v> with lxml; allow none at all too
 _CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v>\s*</v>)?</c>', re.S)
@@ -44,7 +45,7 @@ def _value_xml(attrs: str, value) -> tuple[str, str]:
         if isinstance(value, float) and not math.isfinite(value):
             return attrs + ' t="e"', "#NUM!"
         return attrs, repr(float(value)) if isinstance(value, float) else str(value)
-    return attrs + ' t="str"', escape(str(value))
+    return attrs + ' t="str"', escape(xml_text(str(value)))
 
 
 _CHARREF = re.compile(r"&#([0-9]{3,7});")

@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from perfscore.errors import PerfscoreError
+from perfscore.files import missing_text
 
 MAX_FILE_BYTES = 20 * 1024 * 1024        # a filled workbook is ~60 KB
 MAX_UNCOMPRESSED = 64 * 1024 * 1024      # all parts together, after decompression
@@ -137,7 +138,7 @@ def _read_bytes(path: Path) -> bytes:
     try:
         if not path.is_file():
             raise UnreadableWorkbook("不是普通文件（是文件夹或设备）：请指定工作簿文件" if path.exists()
-                                     else "文件不存在：请检查路径")
+                                     else missing_text(path))
         with open(path, "rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:

@@ -40,9 +40,10 @@ def conf_rows(extra=None) -> list[tuple[str, str]]:
 
 def write_conf_sheet(ws, extra=None) -> None:
     """Fill an (empty) ``xlwings.conf`` worksheet: keys in A, values in B from row 1, no blank row between."""
-    for r, (k, v) in enumerate(conf_rows(extra), 1):
-        ws.cell(r, 1, k)
-        ws.cell(r, 2, v)
+    from perfscore.files import xml_text
+    for r, (k, v) in enumerate(conf_rows(extra), 1):  # extra keys come from last year's workbook: text as XML holds it
+        ws.cell(r, 1, xml_text(k))
+        ws.cell(r, 2, xml_text(v))
 
 
 def sheet_entries(rows) -> list[tuple[str, object]]:

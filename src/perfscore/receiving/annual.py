@@ -12,6 +12,7 @@ KEYED = ("id", "label", "input", "name")  # how list items are matched between y
 
 def _system_path(spec: str, region=DEFAULT_REGION) -> Path:
     from perfscore.errors import UnknownYear
+    spec = spec if spec.endswith(".toml") and Path(spec).exists() else spec.strip()
     if spec.endswith(".toml"):
         return Path(spec)
     if not spec.isdigit():
@@ -96,6 +97,8 @@ def carry_forward(last, year: int, output, *, system_path=None, old_system_path=
     from perfscore.errors import PerfscoreError
     from perfscore.receiving.reader import raw_inputs, read_filled, rules_system
     from perfscore.excel.workbook import build_workbook, write_workbook
+    from perfscore.files import check_output
+    check_output(output, Path(output).suffix.lower(), force, "新年度工作簿", inputs=[last])  # never over last year's
     filled = read_filled(last)
     old = rules_system(filled, old_system_path)
     new = load_system_file(system_path) if system_path else require_exact_year(year, region=filled.region)

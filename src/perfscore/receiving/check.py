@@ -196,7 +196,7 @@ def freeze(path, output, *, force: bool = False, pdf: bool = False, notes: list 
     from perfscore.excel.layout import CONF_SHEET
     from perfscore.excel.workbook import build_workbook
     from perfscore.files import atomic_output, check_output
-    output = check_output(output, ".xlsx", force, "提交版（不含宏）")
+    output = check_output(output, ".xlsx", force, "提交版（不含宏）", inputs=[path])
     filled = read_filled(path, system_path)
     system = rules_system(filled, system_path)
     rep = check_filled(filled, system_path)

@@ -20,7 +20,6 @@ __all__ = ["CellError", "UnreadableWorkbook", "FilledWorkbook", "read_filled", "
 DEDUCTION_SHEET = "扣分说明"
 KINDS = {"python": "Python 版（PERF_ 函数，含宏）", "excel": "Excel 公式版（原生公式，无宏）",
          "values": "提交版（仅数值，无公式）"}
-REGION_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _STATED_YEAR = re.compile(r"([0-9]{4}) 年版")
 _APPS = (("libreoffice", "LibreOffice"), ("wps", "WPS"), ("openoffice", "OpenOffice"), ("openpyxl", None),
          ("microsoft excel", "Excel"))
@@ -89,10 +88,7 @@ def read_filled(path, system_path=None, given: dict | None = None) -> FilledWork
         if not isinstance(region, str) or not region.strip():
             out.year_problem = out.year_problem or (f"规则地区被改动（“{INPUT_SHEET}”表中为 {_show_value(region)}）："
                                                     f"规则地区由生成程序填写，不应修改；请用 perfscore template 重新生成工作簿")
-        elif not REGION_KEY.fullmatch(region.strip()):
-            out.year_problem = out.year_problem or (f"未知的规则地区 {_show_value(region)}：规则地区只能是已安装地区的代号"
-                                                    f"（字母、数字、-、_），文件中的值不是；该单元格由生成程序填写，不应修改")
-        else:
+        else:  # looked up as a key only (the engine refuses anything else as 未知的规则地区, never a path)
             out.region = region.strip()
     if system_path is None and given:
         system_path = given.get((out.region, out.year))

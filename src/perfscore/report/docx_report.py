@@ -18,6 +18,7 @@ from perfscore.engine.case import Case, load_case
 from perfscore.engine.crosscheck import Finding, cross_check
 from perfscore.engine.scoring import CaseResult, IndicatorResult, score_case
 from perfscore.errors import PerfscoreError
+from perfscore.files import xml_text
 from perfscore.engine.numbers import fmt_num, fmt_pct
 from perfscore.report.outline import EVERY_LEVEL1, Outline, outline_for
 
@@ -59,22 +60,30 @@ class Source:
     findings: list[Finding] = field(default_factory=list)
 
 
-def load_source(path, *, year=None, system_path=None) -> Source:
-    """Score a case file (.toml) or a filled workbook (.xlsm/.xlsx) with the engine."""
-    from perfscore.engine.system import load_system
+def load_source(path, *, year=None, system_path=None, region=None) -> Source:
+    """Score a case file (.toml) or a filled workbook (.xlsm/.xlsx) with the engine. ``region`` (--region) picks
+    a case file's region; a workbook is scored by its own 规则地区."""
+    from perfscore.engine.system import DEFAULT_REGION, load_system, require_region
     p = Path(path)
     suffix = p.suffix.lower()
+    if region is not None:
+        require_region(region)
     if suffix == ".toml":
         case = load_case(p)
-        system = load_system(year if year is not None else case.year, path=system_path)
+        system = load_system(year if year is not None else case.year, path=system_path,
+                             region=region or case.region or DEFAULT_REGION)
         case.check_against(system)
         kind = "case"
     elif suffix in (".xlsm", ".xlsx"):
         from perfscore.receiving.reader import case_from_filled, read_filled
         from perfscore.receiving.reader import rules_system
         if not p.is_file():
-            raise PerfscoreError(f"文件 {p} 不存在：请检查路径")
+            from perfscore.files import missing_text
+            raise PerfscoreError(f"{p}：{missing_text(p)}")
         filled = read_filled(p)
+        if region is not None and region != filled.region:
+            raise PerfscoreError(f"工作簿的规则地区是“{filled.region[:60]}”，而 --region 为 {region}：工作簿按自己的规则地区计分，"
+                                 f"请去掉 --region")
         system = rules_system(filled, system_path)
         case = case_from_filled(filled, system)
         kind = "workbook"
@@ -436,7 +445,7 @@ class DocxBuilder:
     # ------------------------------------------------------------ content
     def para(self, text, style="Normal", *, fill_in=False):
         p = self.doc.add_paragraph(style=self.doc.styles[style])
-        run = p.add_run(text)
+        run = p.add_run(xml_text(text))  # text from a received workbook or case file may carry \x01
         if fill_in:
             from docx.enum.text import WD_COLOR_INDEX
             run.font.highlight_color = WD_COLOR_INDEX.YELLOW
@@ -467,7 +476,7 @@ class DocxBuilder:
                     continue
                 p = cell.paragraphs[0]
                 p.style = self.doc.styles["表头" if (i < header_rows or i in bold_rows) else "表格文字"]
-                p.add_run(str(text))
+                p.add_run(xml_text(str(text)))
         for (r0, c0, r1, c1) in merges:
             m = t.cell(r0, c0).merge(t.cell(r1, c1))
             # merging gathers the cells' paragraphs: the others are empty, keep the first cell's only
@@ -485,7 +494,7 @@ class DocxBuilder:
 
     def save(self, path, title, author):
         cp = self.doc.core_properties
-        cp.title, cp.author, cp.last_modified_by = title, author, "perfscore"
+        cp.title, cp.author, cp.last_modified_by = xml_text(title), xml_text(author), "perfscore"
         now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0, tzinfo=None)
         cp.created = cp.modified = now
         cp.revision = 1
@@ -713,18 +722,18 @@ def _goal_table(b: DocxBuilder, w: Writer):
 
 # ------------------------------------------------------------------------------------------ writing files
 def write_report(source, output, *, force=False, pdf=False, outline_path=None, year=None, system_path=None,
-                 src: Source | None = None, on_note=None) -> list[Path]:
+                 src: Source | None = None, on_note=None, region=None) -> list[Path]:
     """Write the .docx (and, with ``pdf``, a PDF beside it) atomically; refuse to overwrite without ``force``.
     ``on_note(text)`` hears when the generic outline stands in for the region's own."""
     from perfscore.files import atomic_output, check_output
-    output = check_output(output, ".docx", force, "报告")
+    output = check_output(output, ".docx", force, "报告", inputs=[source])
     pdf_path = output.with_suffix(".pdf")
     if pdf:
         check_output(pdf_path, ".pdf", force, "PDF")
     if pdf:
         from perfscore.report.render import soffice
         soffice()   # before anything is written: say now that LibreOffice is missing
-    src = src or load_source(source, year=year, system_path=system_path)
+    src = src or load_source(source, year=year, system_path=system_path, region=region)
     outline, note = outline_for(src.result.system, outline_path)
     if note and on_note:
         on_note(note)

@@ -56,6 +56,8 @@ class Context:
 
     def check_input(self, node, key, iid, kinds=None):
         if iid not in self.inputs:
+            if iid.strip() in self.inputs:  # “spent ” for spent: the spaces are invisible in the message
+                node.fail(key, f"输入项 {iid!r} 的前后有空格：应写成 {iid.strip()!r}")
             node.fail(key, f"使用了未声明的输入项 {iid!r}：请在 [inputs.{iid}] 中声明（名称、类型、单位）")
         if kinds and self.inputs[iid].kind not in kinds:
             node.fail(key, f"输入项 {iid!r} 的类型为 {self.inputs[iid].kind}，此处需要 {'/'.join(kinds)}")

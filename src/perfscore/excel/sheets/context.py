@@ -17,6 +17,7 @@ from perfscore.errors import PerfscoreError
 from perfscore.excel import native as N
 from perfscore.excel.sheets.formulas import ENGINES
 from perfscore.excel.sheets.style import cell
+from perfscore.files import xml_text
 
 
 class Context:
@@ -56,7 +57,7 @@ class Context:
         if expr is not None:
             self.built.exprs[key] = expr
         self.built.formulas[key] = "=" + text
-        self.built.cached[key] = value
+        self.built.cached[key] = xml_text(value)  # a reason may quote an input's text
         return c
 
     def define(self, name, ws, row, col):

@@ -14,6 +14,7 @@ from perfscore.excel.sheets.context import amount_unit
 from perfscore.excel.sheets.formulas import blank_safe
 from perfscore.excel.sheets.style import (FANG, HEAD_FILL, INPUT_FILL, box, cell, fit_row, merge, print_setup,
                                           protect, title)
+from perfscore.files import xml_text
 
 GOAL_TASK_ROWS = 8           # 自评表: rows for 年度主要任务 (more when the case has more)
 GOAL_ROWS_PER_CATEGORY = 3   # 自评表: indicator rows per 二级指标 (more when the case has more)
@@ -121,7 +122,7 @@ def _indicator_row(ctx, ws, row, gr):
     for col, text in ((5, gr.target if gr else None), (6, gr.actual if gr else None)):
         c = cell(ws, row, col, None, fill=INPUT_FILL, locked=False, center=True, fmt="@")
         if text is not None:
-            c.value, c.data_type = text, "s"  # "=100%" is a target as written, not a formula
+            c.value, c.data_type = xml_text(text), "s"  # "=100%" is a target as written, not a formula
     cell(ws, row, 8, None, fill=INPUT_FILL, locked=False, center=True)
     ctx.formula(ws, row, 7, *ctx.fx.target(ws, row, gr), center=True, name=FANG, size=9)
     shown = ctx.value((ws.title, f"G{row}"))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 
+from perfscore.files import xml_text
+
 SONG, FANG, HEI = "宋体", "仿宋", "黑体"
 THIN = Side(style="thin", color="000000")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -25,7 +27,7 @@ def font(size=10, bold=False, name=SONG):
 def title(ws, text, ncols, row=1, size=16):
     """A sheet's (or a section's) title: bold, centred across the first ``ncols`` columns."""
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
-    c = ws.cell(row, 1, text)
+    c = ws.cell(row, 1, xml_text(text))
     c.font = font(size, True)
     c.alignment = CENTER
     ws.row_dimensions[row].height = 30
@@ -33,8 +35,9 @@ def title(ws, text, ncols, row=1, size=16):
 
 def cell(ws, row, col, value=None, *, bold=False, center=False, fill=None, fmt=None, border=True, size=10,
          name=SONG, locked=True):
-    """One cell with the house style: a border, wrapped text, locked unless it is for the officer to fill."""
-    c = ws.cell(row, col, value)
+    """One cell with the house style: a border, wrapped text, locked unless it is for the officer to fill. Text
+    loses the characters XML cannot hold (a department name read from a received file may carry \\x01)."""
+    c = ws.cell(row, col, xml_text(value))
     c.font = font(size, bold, name)
     c.alignment = CENTER if center else WRAP
     if border:

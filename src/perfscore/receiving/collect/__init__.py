@@ -10,9 +10,11 @@ The command (``run_collect``, below) uses these parts in turn, each a module of 
     tables.py    the summary's sheets (汇总, 排名, 指标得分率, 等级分布, 异常), duplicates, the CSV
     lastyear.py  --compare: last time's summary beside this time's (sheet 与上次对比)
 
-The originals are only ever opened for reading. The summary is one workbook, written atomically, never over an
-existing file without ``--force``, by receiving/summary.py (XlsxWriter, constant memory; layout and print setup
-there); ``--csv`` adds the 汇总 rows as CSV.
+The originals are only ever opened for reading. The summary is one workbook, never over an existing file without
+``--force``, never over an input or inside a collected folder (even with ``--force``), by receiving/summary.py
+(XlsxWriter, constant memory; layout and print setup there); ``--csv`` adds the 汇总 rows as CSV. The outputs
+are locked from the start (a second collect to the same file is refused), written to temporary files and put
+in place together at the end (files.StagedOutputs): an error or Ctrl-C leaves none of them.
 
 Exit code: 0 every file was read and passed; 1 some files are in 异常 (the batch still completed);
 2 usage errors (raised as PerfscoreError, printed by the CLI).
@@ -35,21 +37,68 @@ from perfscore.receiving.collect.workers import collect_rows, process_file  # no
 
 def run_collect(args, out) -> int:
     """The command: find the files, score them in worker processes, write the summary (and CSV), report."""
-    import datetime
-
-    from perfscore.files import check_output
+    from perfscore.files import StagedOutputs, check_output
     t0 = time.perf_counter()
     if args.jobs is not None and args.jobs < 1:
         raise PerfscoreError("--jobs 应为正整数（并行进程数）")
-    output = check_output(args.output, ".xlsx", args.force, "汇总工作簿")
-    csv_path = check_output(args.csv, ".csv", args.force, "CSV 文件") if args.csv else None
     compare = getattr(args, "compare", None)
+    output = check_output(args.output, ".xlsx", args.force, "汇总工作簿", inputs=[compare])
+    csv_path = check_output(args.csv, ".csv", args.force, "CSV 文件") if args.csv else None
+    with StagedOutputs(args.force) as staged:
+        for p in (output, csv_path):
+            if p is not None:
+                staged.add(p)   # locked from now on: a second collect to the same file is refused at once
+        return _collect(args, out, t0, output, csv_path, compare, staged)
+
+
+def _inside(path, folder) -> bool:
+    import os
+    a, b = os.path.normcase(os.path.realpath(path)), os.path.normcase(os.path.realpath(folder))
+    return a == b or a.startswith(b.rstrip(os.sep) + os.sep)
+
+
+def _refuse_outputs_matching(outputs, sources) -> None:
+    """An output that a pattern being collected would match is refused even with --force: it would be read as a
+    received workbook next time (and may be one now)."""
+    import fnmatch
+    import glob
+    for out in outputs:
+        for src in map(str, sources):
+            if not glob.has_magic(src):
+                continue
+            parts = Path(src).parts
+            k = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+            if _inside(out, Path(*parts[:k]) if k else Path(".")) and fnmatch.fnmatch(Path(out).name, parts[-1]):
+                raise PerfscoreError(f"输出文件 {out} 与要汇总的“{src}”相符：下次汇总时它会被当作收到的文件（加 --force "
+                                     f"也不行）；请用 -o/--csv 把输出写到汇总的文件夹之外，或换一个文件名")
+
+
+def _refuse_outputs_among_inputs(outputs: dict, walked, skipped) -> None:
+    """An output that is one of the collected files or lies in a collected folder is refused even with --force:
+    it would replace a department's file, or be read as one next time. ``outputs``: path -> the label it was
+    excluded under."""
+    for out, label in outputs.items():
+        if skipped.get(label):
+            raise PerfscoreError(f"输出文件 {out} 是要汇总的文件之一：输入文件从不被覆盖（加 --force 也不行），"
+                                 f"请用 -o/--csv 把输出写到汇总的文件夹之外")
+        for folder in walked:
+            if _inside(out, folder):
+                raise PerfscoreError(f"输出文件 {out} 在要汇总的文件夹 {folder} 之中：下次汇总时它会被当作收到的文件，"
+                                     f"覆盖时还可能替换其中的文件（加 --force 也不行）；请用 -o/--csv 把输出写到该文件夹之外")
+
+
+def _collect(args, out, t0, output, csv_path, compare, staged) -> int:
+    import datetime
     previous = read_previous(compare) if compare else None
-    exclude = {output: "输出文件本身"}
+    outputs = {output: "输出文件本身"} | ({csv_path: "输出文件本身（CSV）"} if csv_path else {})
+    exclude = dict(outputs)
     if compare:
         exclude[Path(compare)] = "上次的汇总表（--compare）"
     use_system_files(getattr(args, "system", None) or [])
-    paths, odd, skipped = expand_sources(args.sources, exclude=exclude)
+    _refuse_outputs_matching(outputs, args.sources)
+    walked: list = []
+    paths, odd, skipped = expand_sources(args.sources, exclude=exclude, walked=walked)
+    _refuse_outputs_among_inputs(outputs, walked, skipped)
     if not paths and not odd:
         raise PerfscoreError("没有找到可汇总的工作簿（只有被跳过的文件：" + "、".join(skipped) + "）")
     progress = Progress(len(paths))
@@ -71,9 +120,10 @@ def run_collect(args, out) -> int:
     years = "、".join(map(str, facts["years"])) or "（无可计分的文件）"
     subtitle = (f"地区：{'、'.join(facts['regions']) or '—'}；规则年度：{years}；汇总日期：{datetime.date.today():%Y-%m-%d}；"
                 f"文件夹：{folder}；共 {len(rows)} 个文件" + (f"；对比：{previous.name}" if previous else ""))
-    write_summary(tables, output, subtitle)
+    write_summary(tables, staged.temp(output), subtitle, staged=True)
     if csv_path:
-        write_csv(tables[0], csv_path)
+        write_csv(tables[0], staged.temp(csv_path), staged=True)
+    staged.commit()   # both in place together; Ctrl-C meanwhile is held until they are
     elapsed = time.perf_counter() - t0
 
     cats = Counter(r.get("category") for r in rows)

@@ -92,11 +92,12 @@ def system_of(year: int, region: str = "shenzhen"):
 
 def _exact_system(year: int, region: str = "shenzhen"):
     """The rules year must have its own file in the workbook's region: load_system would fall back to an older year."""
-    from perfscore.engine.system import available_years, load_system
+    from perfscore.engine.system import available_years, load_system, require_region
     key = (region, year)
     if key not in _YEARS:  # the system itself, or None (a file-system scan per file would cost ~0.1 ms)
         _YEARS[key] = load_system(year, region=region) if year in available_years(region) else None
     if _YEARS[key] is None:
+        require_region(region)  # a 规则地区 that is no installed region's key is said as such
         years = "、".join(map(str, available_years(region))) or "无"
         raise UnknownYear(f"规则年度 {year} 没有对应的指标体系（地区 {region} 现有年度：{years}）：文件可能被改动过，"
                           f"或由更新的 perfscore 生成；请核实后安装该地区、该年度的指标体系再汇总")

@@ -2,8 +2,8 @@
 
 Each source is a directory, a glob pattern (``收到的/*.xlsm``, ``收到的/**/*.xlsx``) or a file. Directories are
 searched **recursively** (received workbooks are usually filed in sub-folders by district or department; hidden
-folders such as ``.git`` are not entered, symbolic links to folders are not followed). From directories and
-patterns only ``.xlsx``/``.xlsm`` files are taken; a file named explicitly is always taken. Skipped: the output
+folders such as ``.git`` are not entered, symbolic links to folders are not followed — by patterns either, so
+links that loop cannot make a search endless: ``expand_pattern``). From directories and patterns only ``.xlsx``/``.xlsm`` files are taken; a file named explicitly is always taken. Skipped: the output
 file itself, Office lock files ``~$*`` and hidden files ``.*`` (macOS ``._*`` copies, our own temporary files);
 the summary says how many. A source that matches nothing is a usage error (exit 2), so a mistyped folder is not
 silently left out. Things that are not regular files, and folders that cannot be listed, get a row in 异常.
@@ -26,10 +26,11 @@ SUFFIXES = (".xlsx", ".xlsm")
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def expand_sources(sources, exclude=()) -> tuple[list[Path], list[tuple[Path, str]], Counter]:
+def expand_sources(sources, exclude=(), walked: list | None = None) -> tuple[list[Path], list[tuple[Path, str]], Counter]:
     """-> (workbook paths in a stable order, [(path, reason)] for named things that are not regular files and
     folders that could not be read, counts of skipped files by kind). Raises PerfscoreError when a source
-    matches nothing. ``exclude``: paths, or {path: label} (how the skipped file is counted)."""
+    matches nothing. ``exclude``: paths, or {path: label} (how the skipped file is counted). ``walked``: a
+    list that receives every folder searched (a source folder, or a folder a pattern matched)."""
     if not isinstance(exclude, dict):
         exclude = dict.fromkeys(exclude, "输出文件本身")
     excluded = {os.path.realpath(p): label for p, label in exclude.items()}
@@ -67,6 +68,8 @@ def expand_sources(sources, exclude=()) -> tuple[list[Path], list[tuple[Path, st
     def walk(root: Path):
         hit = False
         failed = []
+        if walked is not None:
+            walked.append(root)
 
         def onerror(exc: OSError):  # a folder that cannot be listed: its workbooks would be missing unseen
             failed.append(exc)
@@ -87,9 +90,12 @@ def expand_sources(sources, exclude=()) -> tuple[list[Path], list[tuple[Path, st
         p = Path(src)
         hit = False
         if glob.has_magic(src):
-            for m in sorted(glob.glob(src, recursive=True)):
-                mp = Path(m)
-                hit |= walk(mp) if mp.is_dir() else take(mp, explicit=False)
+            for mp in expand_pattern(src):
+                if mp.is_symlink() and mp.is_dir():
+                    skipped["文件夹链接（未跟随）"] += 1
+                    hit = True
+                else:
+                    hit |= walk(mp) if mp.is_dir() else take(mp, explicit=False)
         elif p.is_dir():
             hit = walk(p)
         elif p.exists() or p.is_symlink():
@@ -100,6 +106,55 @@ def expand_sources(sources, exclude=()) -> tuple[list[Path], list[tuple[Path, st
             raise PerfscoreError(f"“{src}”中没有找到 .xlsx 或 .xlsm 工作簿：请检查目录或通配符")
     paths = sorted(found.values(), key=lambda x: str(x))
     return paths, sorted(odd.values(), key=lambda x: str(x[0])), skipped
+
+
+def expand_pattern(pattern: str) -> list[Path]:
+    """What ``glob.glob(pattern, recursive=True)`` matches, in order, except that no link to a folder is entered
+    (glob follows them, and a link to a parent folder makes ``**`` endless): ``**`` matches real folders only.
+    As with glob, a wildcard matches a hidden name (``.x``) only when its part starts with a dot, and ``**``
+    does not enter hidden folders. A matched link to a folder is returned (the caller skips it)."""
+    import fnmatch
+    parts = Path(pattern).parts
+    k = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    rest = parts[k:]
+    out: list[Path] = []
+
+    def entries(d: Path):
+        try:
+            with os.scandir(d if str(d) else ".") as it:
+                return sorted(it, key=lambda e: e.name)
+        except OSError:  # a folder that cannot be listed matches nothing, as with glob
+            return []
+
+    def real_dir(p) -> bool:
+        return p.is_dir(follow_symlinks=False) if isinstance(p, os.DirEntry) else (p.is_dir() and not p.is_symlink())
+
+    def step(d: Path, i: int):
+        if i == len(rest):
+            out.append(d)
+            return
+        part, last = rest[i], i == len(rest) - 1
+        if part == "**":
+            step(d, i + 1)  # no folder at all
+            if not last:    # (a final ** matches d, which is searched whole)
+                for e in entries(d):
+                    if not e.name.startswith(".") and real_dir(e):
+                        step(d / e.name, i)
+        elif glob.has_magic(part):
+            for e in entries(d):
+                if fnmatch.fnmatch(e.name, part) and (part.startswith(".") or not e.name.startswith(".")):
+                    if last:
+                        out.append(d / e.name)
+                    elif real_dir(e):
+                        step(d / e.name, i + 1)
+        elif last:
+            if os.path.lexists(d / part):
+                out.append(d / part)
+        elif real_dir(d / part):
+            step(d / part, i + 1)
+
+    step(Path(*parts[:k]), 0)
+    return out
 
 
 def os_reason(exc: OSError) -> str:

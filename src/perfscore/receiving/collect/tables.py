@@ -19,6 +19,7 @@ writes the 汇总 rows in UTF-8 with BOM: every text cell that Excel would take 
 """
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 
 from perfscore.receiving.collect.rows import dept_key, system_key, system_of
@@ -210,12 +211,14 @@ def _csv_value(v) -> str:
     return csv_cell(str(v))
 
 
-def write_csv(table, path) -> None:
-    """The 汇总 rows in UTF-8 with BOM (Excel opens it directly), text escaped against formula injection."""
+def write_csv(table, path, *, staged: bool = False) -> None:
+    """The 汇总 rows in UTF-8 with BOM (Excel opens it directly), text escaped against formula injection.
+    Written atomically; ``staged``: ``path`` is already a temporary file (collect puts its outputs in place
+    together, files.StagedOutputs)."""
     import csv
 
     from perfscore.files import atomic_output
-    with atomic_output(path) as tmp:
+    with (contextlib.nullcontext(path) if staged else atomic_output(path)) as tmp:
         with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
             w = csv.writer(f, lineterminator="\r\n")
             w.writerow([csv_cell(c.name) for c in table.columns])
@@ -223,8 +226,8 @@ def write_csv(table, path) -> None:
                 w.writerow([_csv_value(v) for v in row])
 
 
-def write_summary(tables, output, subtitle: str) -> None:
+def write_summary(tables, output, subtitle: str, *, staged: bool = False) -> None:
     from perfscore.files import atomic_output
     from perfscore.receiving.summary import write_workbook
-    with atomic_output(output) as tmp:
+    with (contextlib.nullcontext(output) if staged else atomic_output(output)) as tmp:
         write_workbook(tmp, tables, subtitle)
