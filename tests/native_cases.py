@@ -199,7 +199,7 @@ def edge_sets(system, case=None, seed=0, base=None) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------ hypothesis
-def _value(system, iid):
+def _value(system, iid, typed=True):
     spec = system.inputs[iid]
     k = spec.kind
     blank_or_junk = st.sampled_from([None, None, *JUNK])
@@ -224,16 +224,44 @@ def _value(system, iid):
         v = st.one_of(st.sampled_from(spec.options), st.integers(1, len(spec.options)).map(float), st.just(9.0))
     else:
         return st.none()
-    return st.one_of(v, v, v, v, v, v, blank_or_junk)
+    if not typed:
+        return st.one_of(v, v, v, v, v, v, blank_or_junk)
+    return st.one_of(v, v, v, v, v.flatmap(lambda x: typed_as_text(spec, x)), blank_or_junk,
+                     st.sampled_from(TYPED_JUNK))
+
+
+# what people type or paste that is not a number by the one rule (issue 19): each must be refused alike everywhere
+TYPED_JUNK = ["1e3", "3/4", "2020-12-31", "1-2", "+5", "--3", "1.2.3", "１２元5元", "5%%", "%", ".", "-", "12 ３",
+              "\u00a012", "①", "是的", "ｙｅｓ", "YES", "Yes ", "有", "√", "0.5.", "１，２３４．５６"]
+
+
+def _full_width(s: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else ("\u3000" if c == " " else c) for c in s)
+
+
+def typed_as_text(spec, v):
+    """``v`` as a person may type or paste it as text: commas, spaces, full-width digits, the unit, a % sign."""
+    if v is None:
+        return st.none()
+    if isinstance(v, str):
+        return st.sampled_from([v, f" {v}", f"{v} ", f"\u3000{v}", _full_width(v)])
+    x = v * 100 if spec.kind == "rate" and v <= 1 else v
+    plain = f"{x:.10f}".rstrip("0").rstrip(".")
+    commas = f"{x:,.2f}" if abs(x) >= 1000 else plain
+    forms = [plain, commas, f" {plain} ", _full_width(commas), f"{plain}{spec.unit}" if spec.unit and spec.unit != "%" else plain]
+    if spec.kind == "rate":
+        forms += [f"{plain}%", _full_width(f"{plain}%"), f"{v}"]
+    return st.sampled_from(forms)
 
 
 @st.composite
-def input_set(draw, system, base: dict):
-    """The reference inputs with a few changed: kind-wise values, an exact edge, a zero denominator."""
+def input_set(draw, system, base: dict, typed: bool = True):
+    """The reference inputs with a few changed: kind-wise values (also typed as text, ``typed``), an exact edge, a
+    zero denominator."""
     raw = dict(base)
     ids = [i for i in system.inputs if system.inputs[i].kind != "text"]
     for iid in draw(st.lists(st.sampled_from(ids), max_size=8, unique=True)):
-        raw[iid] = draw(_value(system, iid))
+        raw[iid] = draw(_value(system, iid, typed))
     how = draw(st.sampled_from(["edge", "edge", "zero", "none"]))
     measures = [m for m in system.measures.values() if m.den or m.num]
     m = draw(st.sampled_from(measures))

@@ -21,7 +21,8 @@ def test_rate_one_means_hundred_percent(system2020):
 
 
 @pytest.mark.parametrize("raw,value", [(13200, 13200), ("13,200", 13200), ("13,200.50", 13200.5), ("１３２００", 13200),
-                                       ("13200元", 13200), (13200.0, 13200), ("1.32e4", 13200)])
+                                       ("13200元", 13200), (13200.0, 13200), (" 13200 ", 13200),
+                                       ("１３，２００．００", 13200), ("\u300013200", 13200)])
 def test_amount_forms(system2020, raw, value):
     assert spec(system2020, "procurement_budget").parse(raw) == value
 
@@ -40,7 +41,7 @@ def test_judgement_accepts_yes_no_or_points(system2020, raw, value):
 BAD = [
     ("procurement_budget", None, "「政府采购预算数」未填写"),
     ("procurement_budget", "", "未填写"),
-    ("procurement_budget", "abc", "「政府采购预算数」应为不小于 0 的金额（元），例如 13200 或 13,200.00，收到“abc”"),
+    ("procurement_budget", "abc", "「政府采购预算数」单元格里是文字，不是数字：请输入不小于 0 的金额（元），例如 13200 或 13,200.00，收到“abc”"),
     ("procurement_budget", -5, "不能小于 0 元"),
     ("procurement_budget", "95%", "不应带 % 号"),
     ("procurement_budget", float("nan"), "应为不小于 0 的金额"),
@@ -49,7 +50,9 @@ BAD = [
     ("procurement_budget", dt.datetime(2020, 1, 1), "单元格里是日期"),
     ("procurement_budget", True, "应为不小于 0 的金额"),
     ("staff_actual", 20.5, "应为整数（人）"),
-    ("staff_actual", "二十", "应为不小于 0 的整数（人）"),
+    ("staff_actual", "二十", "单元格里是文字，不是数字：请输入不小于 0 的整数（人）"),
+    ("procurement_budget", "1.32e4", "单元格里是文字，不是数字"),  # VALUE would take it; the one rule does not
+    ("procurement_budget", "2020-12-31", "单元格里是文字，不是数字"),
     ("satisfaction_rate", "120%", "不能大于 100%"),
     ("satisfaction_rate", -0.1, "不能小于 0%"),
     ("fin_violation", "不确定", "应为“是”或“否”"),

@@ -126,9 +126,9 @@ def test_blank_input_gives_short_text_never_zero(template):
     got = recalc(template, {**_named(base), "政府采购实际数": None})
     assert got[("评分表", "G8")] == "未填写：政府采购实际数"
     got = recalc(template, {**_named(base), "政府采购实际数": -5.0, "满意度": "很好", "涉密部门": "也许"})
-    assert got[("评分表", "G8")] == "「政府采购实际数」不能小于 0 元"
-    assert got[("评分表", "G24")] == "「满意度」应为数字"
-    assert got[("评分表", "G10")] == "「涉密部门」应填“是”或“否”"
+    assert got[("评分表", "G8")] == "「政府采购实际数」（第 23 行）不能小于 0 元"  # names the 基础数据 row
+    assert got[("评分表", "G24")] == "「满意度」（第 63 行）是文字，不是数字：请输入数字"
+    assert got[("评分表", "G10")] == "「涉密部门」（第 32 行）应填“是”或“否”"
 
 
 # ------------------------------------------------------------------------------- the formulas' own evaluation
@@ -158,13 +158,13 @@ def test_formula_evaluation_agrees_at_every_edge(template):
 
 
 # ------------------------------------------------------------------------------- a real engine: LibreOffice
-def _hypothesis_sets(n, seed_base, system=SYSTEM):
+def _hypothesis_sets(n, seed_base, system=SYSTEM, typed=True):
     """``n`` input sets drawn by hypothesis (generate phase only, reproducible)."""
     out = []
 
     @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate], derandomize=True,
               suppress_health_check=list(HealthCheck))
-    @given(input_set(system, seed_base))
+    @given(input_set(system, seed_base, typed))
     def collect(raw):
         out.append(raw)
 
@@ -308,7 +308,9 @@ def test_formulas_package_recalculates_like_the_engine(filled):
         funcs["ROUND"] = binary_round
     func = model.compile(inputs=[f"'[{book}]{s}'!{c}" for s, c in inputs.values()],
                          outputs=[f"'[{book}]{s}'!{c}" for s, c in keys])
-    sets = edge_sets(SYSTEM, CASE, seed=2)[::6] + _hypothesis_sets(N_FORMULAS_SETS, base_raw(SYSTEM, CASE))
+    # numbers only: `formulas` takes a text cell holding digits for a number (ISNUMBER("0") is TRUE there, FALSE in
+    # Excel and LibreOffice), so typed text is proved by the evaluator above and by LibreOffice, not here
+    sets = edge_sets(SYSTEM, CASE, seed=2)[::6] + _hypothesis_sets(N_FORMULAS_SETS, base_raw(SYSTEM, CASE), typed=False)
     bad = []
     for raw in sets[:N_FORMULAS_SETS]:
         named = _named(raw)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from perfscore.errors import InputError
-from perfscore.engine.numbers import ParseError, fmt_num, parse_flag, text_to_decimal, to_decimal
+from perfscore.engine.numbers import ParseError, fmt_num, parse_flag, text_to_decimal, to_decimal, typed_text
 
 # kind -> (default unit, default min, default max)
 KINDS = {
@@ -93,26 +93,32 @@ class InputSpec:
             return self._parse_choice(raw)
         if k == "text":
             return str(raw).strip()
-        if self.not_applicable == "full" and isinstance(raw, str) and raw.strip() == NA_TEXT:
+        if self.not_applicable == "full" and isinstance(raw, str) and typed_text(raw) == NA_TEXT:
             return self.max
         if isinstance(raw, (_dt.date, _dt.datetime)):
             raise self._bad(raw, f"应为{self.expectation()}，单元格里是日期")
         t = type(raw)
         if t is float or t is int:  # the common case from Excel cells: skip text handling
             return self._check_number(raw, float(raw))
-        if k == "judgement" and (isinstance(raw, bool) or isinstance(raw, str)):
+        if k == "judgement" and isinstance(raw, bool):
+            return self.max if raw else 0.0
+        units = (self.unit,) if self.unit and self.unit != "%" else ()
+        if k == "judgement" and isinstance(raw, str):
+            # a number first (text "1" is 1 point, as the number 1 is), then the words 是/否
             try:
-                return self.max if parse_flag(raw) else 0.0
+                text_to_decimal(raw, units)
             except ParseError:
-                pass  # maybe a number written as text
+                try:
+                    return self.max if parse_flag(raw) else 0.0
+                except ParseError:
+                    raise self._bad(raw, self._text_why(raw)) from None
         try:
             if isinstance(raw, str):
-                units = (self.unit,) if self.unit and self.unit != "%" else ()
                 d, pct = text_to_decimal(raw, units)
             else:
                 d, pct = to_decimal(raw)
         except ParseError:
-            raise self._bad(raw) from None
+            raise self._bad(raw, self._text_why(raw) if isinstance(raw, str) else None) from None
         if k == "rate":
             # 95.15% / 95.15 / 0.9515 all mean 95.15%: a bare number above 1 is read as a percentage.
             v = float(d / 100) if (pct or d > 1) else float(d)
@@ -121,6 +127,10 @@ class InputSpec:
                 raise self._bad(raw, f"应为{self.expectation()}，不应带 % 号")
             v = float(d)
         return self._check_number(raw, v, rate_done=True)
+
+    def _text_why(self, raw) -> str:
+        """Why typed text is not a value of this input, in the words a person sees."""
+        return f"单元格里是文字，不是{'数字或“是”/“否”' if self.kind == 'judgement' else '数字'}：请输入{self.expectation()}"
 
     def _check_number(self, raw, v: float, rate_done=False) -> float:
         if not math.isfinite(v):
@@ -148,9 +158,10 @@ class InputSpec:
         raise err
 
     def _parse_choice(self, raw):
-        t = str(raw).strip()
-        if t in self.options:
-            return t
+        t = typed_text(raw)
+        for o in self.options:
+            if t == typed_text(o):
+                return o
         # allow the option's number (1, 2, 3 …) as a shortcut
         try:
             d, _ = to_decimal(raw) if not isinstance(raw, str) else text_to_decimal(t)

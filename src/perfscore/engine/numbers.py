@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -66,13 +65,30 @@ def fmt_pct_short(x: float) -> str:
     return fmt_pct(x).replace(".00%", "%")
 
 
+# ---------------------------------------------------------------- text typed into a cell
+# The one reading of typed text, shared word for word with the native formulas (excel/native.py ``typed``): what
+# the spreadsheet's ASC does (full-width ASCII U+FF01–U+FF5E to ASCII), then every space removed (the ASCII one
+# and the ideographic U+3000, which LibreOffice's ASC leaves alone). Nothing else: NFKC would also turn ① into 1,
+# which no spreadsheet formula does, and a cell must mean the same in every engine.
+_ASC = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+SPACES = (" ", "\u3000")
+
+
+def typed_text(s: str) -> str:
+    """Typed text as every engine reads it: full-width ASCII folded (ASC), spaces removed."""
+    t = str(s).translate(_ASC)
+    for sp in SPACES:
+        t = t.replace(sp, "")
+    return t
+
+
 def _normalise_text(s: str) -> str:
-    # NFKC turns full-width digits, '％', '，' and full-width spaces into their ASCII forms.
-    s = unicodedata.normalize("NFKC", s).strip()
-    return s.replace(",", "").replace(" ", "").replace("\u00a0", "")
+    return typed_text(s).replace(",", "")
 
 
-_NUM_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# a number typed as text: digits with at most one point and a leading minus — no exponent, no plus, no date or
+# fraction (the spreadsheet's VALUE would take 1e3, 3/4 and 2020-12-31; the formulas refuse them as this does)
+_NUM_RE = re.compile(r"^-?(\d+\.?\d*|\.\d+)$")
 
 
 class ParseError(ValueError):
@@ -80,12 +96,12 @@ class ParseError(ValueError):
 
 
 def text_to_decimal(s: str, units: tuple[str, ...] = ()) -> tuple[Decimal, bool]:
-    """Parse '1,234.5', '１２３', '95.15%', '13200元' -> (Decimal, had_percent_sign)."""
+    """Parse '1,234.5', '１２３', '95.15%', '13200元' -> (Decimal, had_percent_sign). A unit is removed wherever it
+    stands (the formulas' SUBSTITUTE does the same; a unit holds no digit, so no number is made up)."""
     t = _normalise_text(s)
     for u in units:
-        if u and t.endswith(u):
-            t = t[: -len(u)]
-            break
+        if u:
+            t = t.replace(typed_text(u), "")
     pct = t.endswith("%")
     if pct:
         t = t[:-1]
@@ -118,7 +134,7 @@ def parse_flag(value) -> bool:
     if isinstance(value, (int, float)) and value in (0, 1):
         return bool(value)
     if isinstance(value, str):
-        t = unicodedata.normalize("NFKC", value).strip().lower()
+        t = typed_text(value).lower()
         if t in YES:
             return True
         if t in NO:

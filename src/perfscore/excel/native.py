@@ -23,12 +23,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from perfscore.errors import PerfscoreError
 from perfscore.engine.inputs import NA_TEXT
+from perfscore.engine.numbers import NO, SPACES, YES, _ASC, typed_text
 
 # Functions present in Excel 2010, WPS and LibreOffice (see docs/excel-formula-workbook.md).
 ALLOWED_FUNCTIONS = frozenset({
     "IF", "AND", "OR", "NOT", "MIN", "MAX", "SUM", "SUMPRODUCT", "COUNT", "ROUND", "INT", "ABS", "ISBLANK",
     "ISNUMBER", "ISTEXT", "ISERROR", "IFERROR", "INDEX", "MATCH", "CHOOSE", "TEXT", "LEN", "VALUE", "LEFT",
-    "MID", "RIGHT",
+    "MID", "RIGHT", "ASC", "SUBSTITUTE",
 })
 FORBIDDEN_EXAMPLES = ("LET", "LAMBDA", "IFS", "SWITCH", "XLOOKUP", "TEXTJOIN", "CONCAT", "MAXIFS", "MINIFS")
 MAX_LENGTH, MAX_NESTING = 8192, 64
@@ -395,6 +396,9 @@ _FUNCS = {
     "VALUE": _value,
     "LEFT": lambda env, x, n: _text(x.ev(env))[:int(_number(n.ev(env)))],
     "RIGHT": lambda env, x, n: _text(x.ev(env))[-int(_number(n.ev(env))):] if int(_number(n.ev(env))) else "",
+    "ASC": lambda env, x: _text(x.ev(env)).translate(_ASC),
+    "SUBSTITUTE": lambda env, x, old, new: _text(x.ev(env)).replace(_text(old.ev(env)), _text(new.ev(env)))
+    if _text(old.ev(env)) else _text(x.ev(env)),
     "MID": lambda env, x, s, n: _text(x.ev(env))[int(_number(s.ev(env))) - 1:int(_number(s.ev(env))) - 1 + int(_number(n.ev(env)))],
 }
 
@@ -561,66 +565,111 @@ def chain(x: X, cases, domain_min=-math.inf) -> X:
 
 
 # ============================================================================================ inputs
-def input_check(spec, cell: X) -> X:
-    """"" when the input cell holds a usable value, else a short Chinese message naming the input."""
+def typed(cell: X) -> X:
+    """The cell as typed text is read (engine.numbers.typed_text): ASC, every space removed."""
+    t = fn("ASC", cell)
+    for sp in SPACES:
+        t = fn("SUBSTITUTE", t, sp, "")
+    return t
+
+
+def _number_text_ok(t: X) -> X:
+    """TRUE when the text ``t`` is a plain decimal number (engine.numbers._NUM_RE): a leading minus, digits and
+    at most one point — VALUE alone would also take 1e3, 3/4 and 2020-12-31."""
+    body = IF(fn("LEFT", t, 1).eq("-"), fn("MID", t, 2, 99), t)
+    rest = body
+    for ch in "0123456789.":
+        rest = fn("SUBSTITUTE", rest, ch, "")
+    return AND(fn("LEN", rest).eq(0), NOT(fn("ISERROR", fn("VALUE", t))))
+
+
+def typed_value(spec, cell: X) -> X:
+    """The number an input cell holds, read as engine.inputs.InputSpec.parse reads it: a number as it is, typed
+    text by the one rule (commas, spaces and the unit removed, full-width folded; a rate's % or a bare number above
+    1 is a percentage), "" when blank and "×" when the text is not a number. Written into the hidden helper L."""
+    k = spec.kind
+    t = fn("SUBSTITUTE", typed(cell), ",", "")
+    if spec.unit and k not in ("rate",) and spec.unit != "%":
+        t = fn("SUBSTITUTE", t, typed_text(spec.unit), "")
+    if k == "rate":
+        bare = fn("LEFT", t, fn("LEN", t) - 1)
+        as_pct = IF(_number_text_ok(bare), fn("VALUE", bare) / 100, "×")
+        plain = IF(_number_text_ok(t), IF(fn("VALUE", t) > 1, fn("VALUE", t) / 100, fn("VALUE", t)), "×")
+        text = IF(fn("RIGHT", t, 1).eq("%"), as_pct, plain)
+        num = IF(cell > 1, cell / 100, cell)
+    else:
+        text = IF(_number_text_ok(t), fn("VALUE", t), "×")
+        num = cell
+    return IF(ISBLANK(cell), "", IF(ISNUMBER(cell), num, text))
+
+
+def _words(t: X, words) -> X:
+    return OR(*[t.eq(w) for w in sorted(words)])
+
+
+def input_check(spec, cell: X, value: X | None = None, row: int | None = None) -> X:
+    """"" when the input cell holds a usable value, else a short Chinese message naming the input (and its row on
+    基础数据). ``value``: the helper cell holding ``typed_value`` (numbers, judgements and choices read it)."""
     name = spec.name
+    where = f"「{name}」" + (f"（第 {row} 行）" if row else "")
     blank = "未填写：" + name
     k = spec.kind
     if k == "text":
         return Str("")
+    t = typed(cell)
     if k == "flag":
-        ok = OR(cell.eq("是"), cell.eq("否"), AND(ISNUMBER(cell), OR(cell.eq(0), cell.eq(1))))
-        return IF(ISBLANK(cell), blank, IF(ok, "", f"「{name}」应填“是”或“否”"))
+        ok = OR(_words(t, YES), _words(t, NO))
+        return IF(ISBLANK(cell), blank, IF(ok, "", f"{where}应填“是”或“否”"))
     if k == "choice":
         # AND evaluates every argument, so INT of a text would be an error: test the number apart
-        ok = IF(ISNUMBER(cell), AND(cell >= 1, cell <= len(spec.options), INT(cell).eq(cell)),
-                OR(*[cell.eq(o) for o in spec.options]))
-        return IF(ISBLANK(cell), blank, IF(ok, "", f"「{name}」应选择：" + "／".join(spec.options)))
+        ok = OR(*[t.eq(typed_text(o)) for o in spec.options],
+                IF(ISNUMBER(value), AND(value >= 1, value <= len(spec.options), INT(value).eq(value)), 0))
+        return IF(ISBLANK(cell), blank, IF(ok, "", f"{where}应选择：" + "／".join(spec.options)))
     na = spec.not_applicable == "full"  # “不适用” is a valid entry (scores full points)
     if k == "judgement":
-        ok = OR(cell.eq("是"), cell.eq("否"), *([cell.eq(NA_TEXT)] if na else []),
-                AND(ISNUMBER(cell), cell >= spec.min, cell <= spec.max))
+        ok = OR(_words(t, YES), _words(t, NO), *([t.eq(NA_TEXT)] if na else []),
+                IF(ISNUMBER(value), AND(value >= spec.min, value <= spec.max), 0))
         also = f"，无此项业务的填“{NA_TEXT}”" if na else ""
-        return IF(ISBLANK(cell), blank, IF(ok, "", f"「{name}」应为 0 到 {_g(spec.max)} 分，或“是”/“否”{also}"))
+        return IF(ISBLANK(cell), blank, IF(ok, "", f"{where}应为 0 到 {_g(spec.max)} 分，或“是”/“否”{also}"))
     # amount, count, rate, score: a number in range
-    v = IF(cell > 1, cell / 100, cell) if k == "rate" else cell
+    v = value
     rng = []
     if k == "count":
-        rng.append((INT(cell).ne(cell), f"「{name}」应为整数"))
-    rng.append((ABS(v) > 1e15, f"「{name}」数值过大，超出合理范围"))
+        rng.append((INT(v).ne(v), f"{where}应为整数"))
+    rng.append((ABS(v) > 1e15, f"{where}数值过大，超出合理范围"))
     if spec.min is not None:
-        rng.append((v < spec.min, f"「{name}」不能小于 {_bound(spec, spec.min)}"))
+        rng.append((v < spec.min, f"{where}不能小于 {_bound(spec, spec.min)}"))
     if spec.max is not None and math.isfinite(spec.max):
-        rng.append((v > spec.max, f"「{name}」不能大于 {_bound(spec, spec.max)}"))
+        rng.append((v > spec.max, f"{where}不能大于 {_bound(spec, spec.max)}"))
     out = Str("")
     for c, msg in reversed(rng):
         out = IF(c, msg, out)
-    checked = IF(ISBLANK(cell), blank, IF(NOT(ISNUMBER(cell)), f"「{name}」应为数字", out))
-    return IF(cell.eq(NA_TEXT), "", checked) if na else checked
+    checked = IF(ISBLANK(cell), blank, IF(NOT(ISNUMBER(v)), f"{where}是文字，不是数字：请输入数字", out))
+    return IF(t.eq(NA_TEXT), "", checked) if na else checked
 
 
 def ABS(x): return fn("ABS", x)
 
 
-def input_value(spec, cell: X) -> X:
-    """The input as a number the rules use: 是/否 → points or 1/0, an option → its position, a rate → fraction."""
+def input_value(spec, cell: X, value: X | None = None) -> X:
+    """The input as a number the rules use: 是/否 → points or 1/0, an option → its position, a rate → fraction.
+    ``value``: the helper cell holding ``typed_value`` (a number first: text "1" is 1 point, as the number 1 is)."""
     k = spec.kind
-    num = IF(ISNUMBER(cell), cell, 0)
-    if k == "rate":
-        return IF(ISNUMBER(cell), IF(cell > 1, cell / 100, cell), 0)
-    if spec.not_applicable == "full" and k in ("judgement", "score"):
-        num = IF(cell.eq(NA_TEXT), spec.max, num)
-    if k == "judgement":
-        return IF(cell.eq("是"), spec.max, IF(cell.eq("否"), 0, num))
+    if k == "text":
+        return Str("")
+    t = typed(cell)
+    num = IF(ISNUMBER(value), value, 0) if value is not None else IF(ISNUMBER(cell), cell, 0)
     if k == "flag":
-        return IF(OR(cell.eq("是"), cell.eq(1)), 1, 0)
+        return IF(_words(t, YES), 1, 0)
     if k == "choice":
         out = num
         for n, o in reversed(list(enumerate(spec.options, 1))):
-            out = IF(cell.eq(o), n, out)
+            out = IF(t.eq(typed_text(o)), n, out)
         return out
-    if k == "text":
-        return Str("")
+    if spec.not_applicable == "full" and k in ("judgement", "score"):
+        num = IF(t.eq(NA_TEXT), spec.max, num)
+    if k == "judgement":
+        return IF(ISNUMBER(value), value, IF(_words(t, YES), spec.max, IF(_words(t, NO), 0, num)))
     return num
 
 

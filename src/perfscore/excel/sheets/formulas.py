@@ -96,11 +96,13 @@ class NativeFormulas(PythonFormulas):
     def input_helpers(self, ws, row, spec, coord):
         cell = N.Ref(coord, (ws.title, coord))
         first = HELPER_COL
-        for col, x, store in ((first, N.input_check(spec, cell), self.checks),
-                              (first + 1, N.input_value(spec, cell), self.values)):
-            letter = get_column_letter(col)
+        letters = [get_column_letter(first + k) for k in range(3)]
+        refs = [N.Ref(f"'{ws.title}'!${c}${row}", (ws.title, f"{c}{row}")) for c in letters]
+        value = refs[2]  # L: the typed value, read once by the one rule; J and K read it
+        for col, x in ((first + 2, N.typed_value(spec, cell)), (first, N.input_check(spec, cell, value, row)),
+                       (first + 1, N.input_value(spec, cell, value))):
             self.ctx.formula(ws, row, col, *self._ev(x), border=False)
-            store[spec.id] = N.Ref(f"'{ws.title}'!${letter}${row}", (ws.title, f"{letter}{row}"))
+        self.checks[spec.id], self.values[spec.id] = refs[0], refs[1]
 
     def score(self, ind):
         return self._ev(N.indicator_score(ind, self.nx))

@@ -3,7 +3,8 @@
 The officer reads it row by row: 序号, 输入项 (exactly the input's defined name — the readers check the row by it),
 单位, 数值 (light blue, validated), 依据/佐证材料 (light blue), 数据来源, 填写说明, 用于指标. Above the rows are the header
 fields (部门名称, 预算年度, 填报人, 联系电话) and the system's year and region, each a defined name the formulas use.
-The Excel-formula version adds two hidden helper columns (J 检查, K 取值) that its score formulas read.
+The Excel-formula version adds three hidden helper columns that its score formulas read: L 读数 (the value as the
+one typed-input rule reads it), J 检查 (why the value is not usable, or empty) and K 取值 (the number the rules use).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from perfscore.excel.sheets.style import (FANG, HEAD_FILL, INPUT_FILL, NUMFMT, c
 # 基础数据 columns: what the officer reads, fills and prints; the native engine's helpers sit hidden to the right
 INPUT_COLS = (("序号", 5), ("输入项", 22), ("单位", 9), ("数值", 18), ("依据/佐证材料（填报人填写）", 30),
               ("数据来源", 24), ("填写说明", 48), ("用于指标", 16))
-HELPER_COL = 10  # J: 检查, K: 取值 (hidden; the Excel-formula version only)
+HELPER_COL = 10  # J: 检查, K: 取值, L: 读数 (hidden; the Excel-formula version only)
 
 
 def write(ctx, ws):
@@ -42,7 +43,7 @@ def write(ctx, ws):
         row += 1
         _input_row(ctx, ws, row, n, iid, used.get(iid, []))
     if ctx.fx.engine == "excel":  # the check and value helper columns the score formulas read
-        for k, text in enumerate(("检查", "取值")):
+        for k, text in enumerate(("检查", "取值", "读数")):
             cell(ws, header_row, HELPER_COL + k, text, border=False)
             ws.column_dimensions[get_column_letter(HELPER_COL + k)].hidden = True
     ws.freeze_panes = ws.cell(header_row + 1, 1)
