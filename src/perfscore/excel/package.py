@@ -155,7 +155,7 @@ def _read_bytes(path: Path) -> bytes:
 
 
 _WANTED = re.compile(r"^(?:xl/workbook\.xml|xl/_rels/workbook\.xml\.rels|xl/sharedStrings\.xml|xl/worksheets/[^/]+\.xml"
-                     r"|xl/vbaProject\.bin|docProps/app\.xml)$", re.I)
+                     r"|xl/vbaProject\.bin|docProps/app\.xml|xl/styles\.xml)$", re.I)
 
 
 def _read_parts(z: zipfile.ZipFile) -> dict[str, bytes]:
@@ -272,6 +272,7 @@ def _parse(path: str, parts: dict[str, bytes]) -> Package:
             t = a["Target"]
             targets[a["Id"]] = t.lstrip("/") if t.startswith("/") else "xl/" + t
     strings = _shared_strings(parts.get("xl/sharedStrings.xml", b""))
+    dates = _date_styles(parts.get("xl/styles.xml", b""))
     sheet_tags = _SHEET.findall(wbxml.split("<sheets", 1)[-1].split("</sheets>", 1)[0]) if "<sheets" in wbxml else []
     if len(sheet_tags) > MAX_SHEETS:
         raise UnreadableWorkbook(f"工作表过多（{len(sheet_tags)} 张）：不是 perfscore 评分工作簿的正常内容，未读取")
@@ -283,7 +284,7 @@ def _parse(path: str, parts: dict[str, bytes]) -> Package:
         sheet = Sheet(a.get("name", ""), a.get("state", "visible") or "visible")
         if part is None or part not in parts:
             raise UnreadableWorkbook(f"工作表“{_short(sheet.title, 30)}”的内容在压缩包中找不到：文件已损坏，请对方重新保存后发送")
-        _parse_sheet(sheet, parts[part], strings, part)
+        _parse_sheet(sheet, parts[part], strings, part, dates)
         cells += len(sheet.values) + len(sheet.formulas)
         if cells > MAX_CELLS:
             raise UnreadableWorkbook("工作簿中有内容的单元格过多：不是 perfscore 评分工作簿的正常内容，未读取")
@@ -311,6 +312,40 @@ def _num(s):
         return float(s) if s not in (None, "") else None
     except ValueError:
         return None
+
+
+# number formats that show a date or time: the built-in ones (ECMA-376 18.8.30, with the East Asian ones) and any
+# custom code with y, m, d, h or s outside quoted text, escapes and [colour]/[condition] brackets
+_DATE_FORMAT_IDS = frozenset({*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)})
+_NOT_DATE_PARTS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
+
+
+def _date_styles(raw: bytes) -> frozenset:
+    """The cell style indices (s=) whose number format shows a date or time."""
+    if not raw:
+        return frozenset()
+    root = _parse_xml("xl/styles.xml", raw)
+    ns = root.tag[: -len(_local(root.tag))]
+    custom = {}
+    for nf in root.iter(ns + "numFmt"):
+        code = _NOT_DATE_PARTS.sub("", nf.get("formatCode") or "").lower()
+        custom[nf.get("numFmtId")] = bool(re.search(r"[ymdhs]", code)) and "general" not in code
+    out = set()
+    xfs = root.find(ns + "cellXfs")
+    for k, xf in enumerate(xfs if xfs is not None else ()):
+        fid = xf.get("numFmtId", "0")
+        if (fid.isdigit() and int(fid) in _DATE_FORMAT_IDS) or custom.get(fid):
+            out.add(str(k))
+    return frozenset(out)
+
+
+def _serial_date(v: float):
+    """An Excel serial day number (1900 system) as the date it shows."""
+    import datetime as dt
+    try:
+        return dt.datetime(1899, 12, 30) + dt.timedelta(days=v)
+    except OverflowError:
+        return v
 
 
 def _local(tag: str) -> str:
@@ -344,7 +379,7 @@ def _shared_strings(raw: bytes) -> list[str]:
     return out
 
 
-def _parse_sheet(sheet: Sheet, raw: bytes, strings: list[str], part: str = "") -> None:
+def _parse_sheet(sheet: Sheet, raw: bytes, strings: list[str], part: str = "", dates=frozenset()) -> None:
     m = _FAR.search(raw)
     if m:
         raise UnreadableWorkbook(f"“{_short(sheet.title, 30)}”表的范围异常（到 {m.group(1).decode('ascii', 'replace')}…）："
@@ -354,7 +389,7 @@ def _parse_sheet(sheet: Sheet, raw: bytes, strings: list[str], part: str = "") -
     for el in root:
         tag = el.tag[len(ns):]
         if tag == "sheetData":
-            _parse_cells(sheet, el, ns, strings)
+            _parse_cells(sheet, el, ns, strings, dates)
         elif tag == "sheetFormatPr":
             sheet.default_height = _num(el.get("defaultRowHeight"))
             sheet.zero_height = _truth(el.get("zeroHeight", "0"))
@@ -377,7 +412,7 @@ def _parse_sheet(sheet: Sheet, raw: bytes, strings: list[str], part: str = "") -
                                           else "", fs.get("formula1", ""), fs.get("formula2", "")))
 
 
-def _parse_cells(sheet: Sheet, data, ns: str, strings: list[str]) -> None:
+def _parse_cells(sheet: Sheet, data, ns: str, strings: list[str], dates=frozenset()) -> None:
     """Rows (hidden, height) and every cell with content; a cell without r= is the one after its left neighbour."""
     c_tag, f_tag, v_tag, is_tag, t_tag = ns + "c", ns + "f", ns + "v", ns + "is", ns + "t"
     formulas, values, rows = sheet.formulas, sheet.values, sheet.rows
@@ -428,6 +463,8 @@ def _parse_cells(sheet: Sheet, data, ns: str, strings: list[str]) -> None:
             if t == "n":
                 try:
                     values[ref] = float(value)
+                    if dates and c.get("s") in dates:  # a number shown as a date: a date was typed (issue 19)
+                        values[ref] = _serial_date(values[ref])
                 except ValueError:
                     if value.strip():
                         values[ref] = value

@@ -23,6 +23,8 @@ from perfscore.excel.sheets.scores import grade_bands
 from perfscore.excel.sheets.style import INPUT_FILL
 from perfscore.excel.xlconf import write_conf_sheet
 
+CALC_ID = 191029
+
 __all__ = ["Built", "build_workbook", "write_workbook",
            # re-exported for callers (CLI, receiving, tests, benchmarks)
            "CONF_SHEET", "HEADER_FIELDS", "REGION_NAME", "YEAR_NAME", "GOAL_ROWS_PER_CATEGORY", "GOAL_TASK_ROWS",
@@ -62,6 +64,10 @@ def build_workbook(system, case=None, password=None, engine="python") -> Built:
         write_conf_sheet(conf)
         conf.sheet_state = "hidden"
     wb.active = 1
+    # openpyxl writes calcId 124519 (Excel 2007), and Excel recalculates in full a file last calculated by another
+    # version: on a PC without Python every PERF_ cache would become an error. 191029 is Excel 2019 / Microsoft 365's
+    # (docs/excel-formula-workbook.md says what each version does).
+    wb.calculation.calcId = CALC_ID
     return ctx.built
 
 

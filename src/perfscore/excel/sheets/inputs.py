@@ -8,6 +8,10 @@ one typed-input rule reads it), J 检查 (why the value is not usable, or empty)
 """
 from __future__ import annotations
 
+import math
+
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -23,6 +27,7 @@ from perfscore.excel.sheets.style import (FANG, HEAD_FILL, INPUT_FILL, NUMFMT, c
 INPUT_COLS = (("序号", 5), ("输入项", 22), ("单位", 9), ("数值", 18), ("依据/佐证材料（填报人填写）", 30),
               ("数据来源", 24), ("填写说明", 48), ("用于指标", 16))
 HELPER_COL = 10  # J: 检查, K: 取值, L: 读数 (hidden; the Excel-formula version only)
+BAD_FILL = PatternFill("solid", fgColor="F8CBAD", bgColor="F8CBAD")  # a value the 检查 helper refuses
 
 
 def write(ctx, ws):
@@ -95,6 +100,8 @@ def _input_row(ctx, ws, row, n, iid, users):
     c = cell(ws, row, 4, value, fill=INPUT_FILL, fmt=NUMFMT.get(spec.kind), locked=False, center=True)
     _validate(ws, spec, c.coordinate)
     ctx.fx.input_helpers(ws, row, spec, c.coordinate)
+    if ctx.fx.engine == "excel":
+        _mark_unusable(ws, row, c.coordinate)
     evidence = _evidence(ctx, iid)
     cell(ws, row, 5, evidence, fill=INPUT_FILL, locked=False, name=FANG, size=9)
     cell(ws, row, 6, spec.source or None, name=FANG, size=9)
@@ -135,34 +142,45 @@ def _input_value(ctx, iid):
 
 
 def _validate(ws, spec, coord):
-    """The value cell's data validation by the input's kind, with its error message and prompt."""
+    """The value cell's data validation by the input's kind, with its error message and prompt.
+
+    It stops only what no reading accepts: a number out of range, a whole-number count with a fraction. Text is
+    let through to the one reading of typed input (engine.numbers.typed_text; “12,560”, “１２５６０”, “是 ”, “95%”),
+    which the engine and the sheet's 检查 helper apply alike and which names what it refuses; a list offers its
+    choices but only warns, since “是 ” or “yes” read as 是. Excel's 255-character limit on a validation formula
+    leaves no room for the reading itself."""
     k = spec.kind
     err = f"{spec.name}应为{spec.expectation()}"
+    c = coord
+    style = "stop"
     if k == "flag":
         dv = DataValidation(type="list", formula1='"是,否"', allow_blank=True)
+        style = "warning"
     elif k == "choice":
         dv = DataValidation(type="list", formula1='"' + ",".join(spec.options) + '"', allow_blank=True)
-    elif k == "judgement":
-        na = f'{coord}="{NA_TEXT}",' if spec.not_applicable == "full" else ""
+        style = "warning"
+    elif k in ("judgement", "score", "count", "amount", "rate"):
+        hi = spec.max * 100 if k == "rate" and spec.max is not None else spec.max  # a rate may be typed as 95.15
+        conds = [f"{c}>={spec.min:g}"] if spec.min is not None else []
+        if hi is not None and math.isfinite(hi):
+            conds.append(f"{c}<={hi:g}")
+        if k == "count":
+            conds.append(f"INT({c})={c}")
         dv = DataValidation(type="custom", allow_blank=True,
-                            formula1=f'OR({coord}="是",{coord}="否",{na}AND(ISNUMBER({coord}),{coord}>=0,{coord}<={spec.max:g}))')
-    elif k == "score" and spec.not_applicable == "full":
-        dv = DataValidation(type="custom", allow_blank=True,
-                            formula1=f'OR({coord}="{NA_TEXT}",AND(ISNUMBER({coord}),{coord}>=0,{coord}<={spec.max:g}))')
-    elif k == "count":
-        dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True)
-    elif k in ("amount",):
-        dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1=f"{spec.min:g}", allow_blank=True)
-    elif k in ("rate", "score"):
-        hi = spec.max if spec.max != float("inf") else 1e9
-        dv = DataValidation(type="decimal", operator="between", formula1=f"{spec.min:g}", formula2=f"{hi:g}",
-                            allow_blank=True)
+                            formula1=f"OR(ISTEXT({c}),AND(ISNUMBER({c}){''.join(',' + x for x in conds)}))")
     else:
         return
-    dv.error, dv.errorTitle, dv.showErrorMessage = err[:255], "输入有误", True
+    dv.error, dv.errorTitle, dv.showErrorMessage, dv.errorStyle = err[:255], "输入有误", True, style
     dv.prompt, dv.promptTitle, dv.showInputMessage = (spec.help or spec.expectation())[:255], spec.name[:32], True
     ws.add_data_validation(dv)
     dv.add(coord)
+
+
+def _mark_unusable(ws, row, coord):
+    """基础数据 itself shows a filled value the 检查 helper refuses (the Excel-formula version): light red."""
+    check = f"${get_column_letter(HELPER_COL)}${row}"
+    ws.conditional_formatting.add(coord, FormulaRule(formula=[f"AND(NOT(ISBLANK({coord})),{check}<>\"\")"],
+                                                     fill=BAD_FILL, stopIfTrue=False))
 
 
 def _help(spec) -> str:

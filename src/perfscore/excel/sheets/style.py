@@ -16,7 +16,9 @@ INPUT_FILL = PatternFill("solid", fgColor="DDEBF7")  # light blue: cells the dep
 HEAD_FILL = PatternFill("solid", fgColor="F2F2F2")
 WRAP = Alignment(wrap_text=True, vertical="center")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-NUMFMT = {"amount": "#,##0.00", "count": "0", "rate": "0.00%", "judgement": "0.00", "score": "0.00"}
+# a rate shows as a percentage whichever way it was typed: 0.9515 and 95.15 both read “95.15%” (the engine and the
+# formulas read a bare number above 1 as a percentage)
+NUMFMT = {"amount": "#,##0.00", "count": "0", "rate": '[<=1]0.00%;0.00"%"', "judgement": "0.00", "score": "0.00"}
 
 
 def font(size=10, bold=False, name=SONG):
