@@ -337,3 +337,18 @@ def test_rendered_pages_stay_inside_their_margins(tmp_path):
 
 
 SYSTEM_FILE = __import__("pathlib").Path(__file__).resolve().parents[1] / "src" / "perfscore" / "systems" / "shenzhen" / "2020.toml"
+
+
+def test_effectiveness_has_the_tables_criteria_and_a_place_for_its_basis():
+    """效果性 (25 points) is a manual score: the officer reads the table's own criteria beside the cell and writes
+    the basis in 依据/佐证材料, as for the other judgement items (issue 19 item 11)."""
+    spec = SYSTEM.inputs["effectiveness_score"]
+    ind = next(i for i in SYSTEM.indicators if i.id == "effectiveness")
+    assert "至少选择三个方面" in spec.help and "未实现绩效目标的酌情扣分" in spec.help
+    assert "至少选择三个方面" in ind.criteria and "未实现绩效目标的酌情扣分" in ind.criteria  # the table's words
+    built = _built("excel")
+    ws = built.wb["基础数据"]
+    head, cols = _input_rows(ws)
+    row = ws[built.names[spec.name][1]].row
+    assert spec.help in ws.cell(row, cols["填写说明"]).value and "依据/佐证材料" in ws.cell(row, cols["填写说明"]).value
+    assert ws.cell(row, cols["依据/佐证材料（填报人填写）"]).protection.locked is False

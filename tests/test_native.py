@@ -273,12 +273,20 @@ def test_python_workbook_says_when_its_functions_cannot_run(tmp_path):
     built = build_workbook(SYSTEM, CASE)
     path = tmp_path / "参考案例.xlsm"
     write_workbook(built, path)
-    status = next(k for k, f in built.formulas.items() if "SUMPRODUCT(ISERROR" in f)
-    assert status[0] == "评分表" and built.cached[status] == " "
-    read = [list(status), ["评分表", "G8"]]
-    values, _ = run_lo(path, [{"政府采购实际数": 14000}], read, tmp_path)
-    assert values[0][status] == STATUS_TEXT
+    statuses = [k for k, f in built.formulas.items() if "SUMPRODUCT(ISERROR" in f]
+    assert [k[0] for k in statuses] == ["评分表", "扣分说明"] and all(built.cached[k] == " " for k in statuses)
+    for k in statuses:  # inside the print area: it prints when the functions fail
+        ws = built.wb[k[0]]
+        last_row = int(str(ws.print_area).rsplit("$", 1)[1])
+        assert int(k[1][1:]) <= last_row, (k, ws.print_area)
+    assert not any(w in STATUS_TEXT for w in ("PERF_", "Python", "xlwings", "perfscore", "Ctrl", "docs/"))
+    read = [list(k) for k in statuses] + [["评分表", "G8"]]
+    pdf = tmp_path / "无Python.pdf"
+    values, _ = run_lo(path, [{"政府采购实际数": 14000}], read, tmp_path, pdf=pdf)
+    assert all(values[0][k] == STATUS_TEXT for k in statuses)
     assert str(values[0][("评分表", "G8")]).startswith("#ERR")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=60).stdout
+    assert text.replace("\n", "").count("本机无法运行评分函数") >= 2  # printed on both sheets that show scores
 
 
 # ------------------------------------------------------------------------------- a second engine: `formulas`

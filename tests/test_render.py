@@ -51,3 +51,20 @@ def test_only_cjk_fonts_no_fallback(rendered):
 def test_pages_render_to_png(rendered):
     pngs = to_png(rendered["pdf"], rendered["dir"], dpi=40)
     assert len(pngs) == len(rendered["pages"]) and all(p.stat().st_size > 1000 for p in pngs)
+
+
+@pytest.mark.parametrize("engine", ["python", "excel"])
+def test_footer_fits_its_margin_and_blank_total_is_empty(engine):
+    """The footer “第 N 页 共 M 页” needs room between its distance from the edge and the text area (it was cut in
+    half: a 0.5 in footer under a 0.6 in bottom margin left 0.1 in for an 11-pt line), and the blank 自评表's
+    金额合计 shows empty, not 0.00 (issue 19 item 8, in part)."""
+    built = build_workbook(load_system(2020), None, engine=engine)
+    for ws in built.wb.worksheets:
+        if ws.title == "xlwings.conf":
+            continue
+        m = ws.page_margins
+        assert (m.bottom - m.footer) * 72 >= 11 * 1.5, (ws.title, m.bottom, m.footer)  # one line of 11-pt text
+        assert ws.oddFooter.center.text == "第 &P 页 共 &N 页"
+    totals = [v for (sheet, coord), v in built.cached.items()
+              if sheet == "自评表" and "SUM(" in built.formulas[(sheet, coord)]]
+    assert totals and all(v == "" for v in totals), totals

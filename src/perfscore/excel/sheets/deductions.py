@@ -6,6 +6,7 @@ here. Each 得分 mirrors the 评分表 cell (a dash where that holds a message;
 """
 from __future__ import annotations
 
+from openpyxl.styles import Font
 from openpyxl.worksheet.pagebreak import Break
 
 from perfscore.excel import native as N
@@ -38,7 +39,15 @@ def write(ctx, ws):
         row += 1
     # subtotals by level: on a page of their own, under their own title and header
     ws.row_breaks.append(Break(id=row - 1))
+    last = row - 1
     row = _subtotals(ctx, ws, row + 1)
+    status = ctx.fx.status(ws, FIRST, last, col="I")
+    if status:  # the reasons are functions too: say so on this sheet's paper when they cannot run
+        ctx.formula(ws, row, 1, *status, border=False, name=FANG, size=11)
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=9)
+        ws.cell(row, 1).font = Font(name=FANG, size=11, bold=True, color="C00000")
+        ws.row_dimensions[row].height = 36
+        row += 1
     ws.freeze_panes = "A3"
     print_setup(ws, None)
     ws.print_area = f"A1:I{row - 1}"

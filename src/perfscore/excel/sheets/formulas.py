@@ -18,9 +18,9 @@ from perfscore.excel import native as N
 from perfscore.excel.layout import REGION_NAME, YEAR_NAME
 from perfscore.excel.sheets.inputs import HELPER_COL
 
-STATUS_TEXT = ("注意：本机未能运行评分函数（PERF_ 函数显示错误值），以上分数没有按当前数据更新。请按 docs/windows-install.md "
-               "安装 Python 和 xlwings 后重新计算（Ctrl+Alt+F9），或改用“Excel 公式版”工作簿（perfscore template --engine excel），"
-               "它不需要 Python，在 WPS、LibreOffice 和 Excel 中都能实时计分。")
+# printed under the scores when the computer cannot run the scoring functions: plain words, no tool names
+STATUS_TEXT = ("注意：本机无法运行评分函数，表中的分数和理由没有按当前数据更新。请改用“公式版”工作簿（不需要安装任何程序），"
+               "或请信息技术人员按安装说明装好评分程序后重新计算。")
 
 
 class PythonFormulas:
@@ -72,8 +72,9 @@ class PythonFormulas:
         ref = N.Ref(f"'{sheet}'!{coord}", (sheet, coord))
         return N.IF(N.ISNUMBER(ref), ref, "—"), None
 
-    def status(self, ws, first, last):
-        rng = f"G{first}:G{last}"
+    def status(self, ws, first, last, col="G"):
+        """A line that prints STATUS_TEXT when the cells ``col``first:``col``last hold the functions' errors."""
+        rng = f"{col}{first}:{col}{last}"
         errors = f"SUMPRODUCT(ISERROR({rng})*1)"
         foreign = "+".join(f'SUMPRODUCT(ISNUMBER(SEARCH("{w}",{rng}))*1)' for w in ("Python", "xlwings", "Error"))
         return f'IF({errors}+{foreign}>0,"{STATUS_TEXT}"," ")', " "  # a space: read back as text, not as empty
@@ -135,7 +136,7 @@ class NativeFormulas(PythonFormulas):
         auto = N.target(N.Ref(f"E{row}", (ws.title, f"E{row}")), N.Ref(f"F{row}", (ws.title, f"F{row}")))
         return self._ev(N.IF(h.ne(""), h, auto))
 
-    def status(self, ws, first, last):
+    def status(self, ws, first, last, col="G"):
         return None
 
 

@@ -73,8 +73,10 @@ def _tasks(ctx, ws, top, unit) -> int:
     merge(ws, row, 1, row, 3, "金额合计", bold=True, center=True)
     for col, attr in zip((4, 5, 6, 7), AMOUNTS):
         letter = get_column_letter(col)
-        ctx.formula(ws, row, col, f"SUM({letter}{top + 2}:{letter}{row - 1})",
-                    round(sum(getattr(t, attr) for t in tasks), 2), fmt="#,##0.00")
+        rng = f"{letter}{top + 2}:{letter}{row - 1}"
+        # nothing entered: the total prints empty, not 0.00
+        ctx.formula(ws, row, col, f'IF(COUNT({rng})=0,"",SUM({rng}))',
+                    round(sum(getattr(t, attr) for t in tasks), 2) if tasks else "", fmt="#,##0.00")
     return row + 1
 
 

@@ -29,7 +29,7 @@ def write(ctx, ws):
     _footer(ctx, ws, first, row)
     ws.freeze_panes = "A4"
     print_setup(ws, "2:3")
-    ws.print_area = f"A1:G{row + 4}"  # the status line (Python version) is for the screen
+    ws.print_area = f"A1:G{row + 5}"  # with the status line (Python version): it prints when the functions fail
     protect(ws, ctx.password)
 
 
@@ -88,7 +88,7 @@ def _footer(ctx, ws, first, row):
         ctx.formula(ws, row + 5, 1, *status, border=False, name=FANG, size=11)
         ws.merge_cells(start_row=row + 5, start_column=1, end_row=row + 5, end_column=7)
         ws.cell(row + 5, 1).font = Font(name=FANG, size=11, bold=True, color="C00000")
-        ws.row_dimensions[row + 5].height = 48
+        ws.row_dimensions[row + 5].height = 30
 
 
 def _criteria_text(ind) -> str:

@@ -95,7 +95,10 @@ def print_setup(ws, title_rows, landscape=True):
     ws.page_setup.fitToHeight = 0
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    # the footer (“第 N 页 共 M 页”) sits in the bottom margin: 0.3 in from the edge, the text 0.7 in, so the line
+    # prints whole (it was cut with a 0.6 in margin and a 0.5 in footer)
+    ws.page_margins.top, ws.page_margins.bottom = 0.6, 0.7
+    ws.page_margins.header, ws.page_margins.footer = 0.3, 0.3
     if title_rows:
         ws.print_title_rows = title_rows
     ws.oddFooter.center.text = "第 &P 页 共 &N 页"
