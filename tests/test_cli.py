@@ -60,7 +60,7 @@ def test_score_unusable_input_exit_1_with_message(tmp_path):
     p.write_text(text, "utf-8")
     code, out = run("score", str(p))
     assert code == EXIT_UNSCORABLE
-    assert "「政府采购预算数」应为不小于 0 的金额" in out
+    assert "「政府采购预算数」单元格里是文字，不是数字：请输入不小于 0 的金额" in out
     assert "总分暂不给出" in out
 
 
