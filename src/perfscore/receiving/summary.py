@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 TEXT, WRAP, SCORE, PCT, INT, NUMBER, LINK = "text", "wrap", "score", "pct", "int", "number", "link"
 FOOTER = "&C第 &P 页 共 &N 页"
 # Printing on A4 landscape with 0.4-inch side margins: 784 points across. A column ``w`` characters wide takes
-# about 5.25 w + 3.75 points (7 pixels a character of the default font, 5 pixels of padding). Tables that are
-# fitted to the page width are laid out so that the fit scales the 10-point body to at least 8.5 points.
+# 5.25 w + 3.75 points in Excel (7 pixels a character of Calibri 11, 5 pixels of padding), but up to 7 w in
+# LibreOffice where Calibri (or its metric twin Carlito) is not installed and a wider font stands in (measured:
+# 6.3 to 7.1 points a character). Tables fitted to the page width are laid out for the wider case, so that the
+# fit keeps the 10-point body at 8.5 points or more in both (a narrower table is simply not shrunk in Excel).
 PRINT_WIDTH_PT = 784.0
-MIN_SCALE = 0.85
+POINTS_PER_CHAR = 7.0
+MIN_SCALE = 0.88
 MAX_URLS = 65_000           # Excel's limit is 65,530 hyperlinks per sheet
 MAX_ROWS = 1_048_576        # rows in an Excel sheet
 _CAPS = {TEXT: 30, WRAP: 50, LINK: 36, SCORE: 12, PCT: 12, INT: 10, NUMBER: 12}
@@ -94,7 +97,7 @@ def _widths(t: Table) -> list[float]:
 
 def column_points(widths) -> float:
     """Printed width (points, at 100 %) of columns of these widths (characters)."""
-    return sum(5.25 * w + 3.75 for w in widths)
+    return sum(POINTS_PER_CHAR * w + 3.75 for w in widths)
 
 
 def _fit_for_print(t: Table, widths: list[float]) -> None:
@@ -104,7 +107,7 @@ def _fit_for_print(t: Table, widths: list[float]) -> None:
         return
     n = t.print_cols or len(t.columns)
     limit = PRINT_WIDTH_PT / MIN_SCALE
-    for kinds, floor in (((WRAP,), 16.0), ((WRAP, TEXT, LINK), 12.0)):
+    for kinds, floor in (((WRAP,), 16.0), ((WRAP, TEXT, LINK), 12.0), ((WRAP, TEXT, LINK), 8.0)):
         while column_points(widths[:n]) > limit:
             cand = [j for j in range(n) if t.columns[j].kind in kinds and widths[j] > floor]
             if not cand:
@@ -246,8 +249,7 @@ def _sheet(wb, f, t: Table, subtitle: str) -> None:
     else:
         ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
         ws.repeat_rows(0, 2)
-        if t.print_cols:
-            ws.print_area(0, 0, r, t.print_cols - 1)
+        ws.print_area(0, 0, r, (t.print_cols or ncol) - 1)
         ws.fit_to_pages(1, 0)
     if t.chart:  # a chart sheet of its own: one printed page, in Excel and in LibreOffice alike
         n = len(t.rows)

@@ -243,7 +243,7 @@ def summary_tables(files, rows, *, names=None, links=None, previous=None, roster
 
     # 各指标得分: every scored file, indicators grouped under their 一级指标 (its subtotal first), printed at full
     # size across pages with 排名 and 部门名称 repeated, a page break before each 一级指标
-    icols = lead + [Column("排名", INT), Column("部门名称", TEXT, 24)]
+    icols = lead + [Column("排名", INT), Column("部门名称", TEXT, 22)]
     groups: list[tuple[str, list[str]]] = []
     for s in systems.values():
         for lv in s.level1:
@@ -384,25 +384,25 @@ def _problem_tables(rows, order, rank, systems, counted, names, dept_of, with_de
             listed += f" 等 {len(units)} 个单位，全部见“{DETAIL}”表"
         irows.append(([f"{s.region} {s.year} 年版"] if several else []) + [
             j + 1, ind.level1.name, ind.name, ind.weight, label, len(members), len(members) / n_by_system[key],
-            round(sum(pts) / len(pts), 6), round(sum(pts), 6), max(pts), listed])
+            round(sum(pts), 6) / len(pts), round(sum(pts), 6), max(pts), listed])
     n_lead = 1 if several else 0
     irows.sort(key=lambda v: (-v[n_lead + 5], -v[n_lead + 8], v[n_lead], v[n_lead + 4]))
     irows = [[n, *v] for n, v in enumerate(irows, 1)]
     lead = [Column("指标体系", TEXT, 20)] if several else []
     icols = [Column("序号", INT)] + lead + [
-        Column("指标序号", INT), Column("一级指标", TEXT, 10), Column("指标", WRAP, 20), Column("分值", SCORE),
-        Column("问题", WRAP, 30), Column("单位数", INT), Column("占计分单位", PCT), Column("平均扣分", SCORE),
-        Column("合计扣分", SCORE), Column("最多扣分", SCORE), Column("涉及单位", WRAP, 44)]
+        Column("指标序号", INT), Column("一级指标", TEXT, 9), Column("指标", WRAP, 14), Column("分值", SCORE),
+        Column("问题", WRAP, 22), Column("单位数", INT), Column("占计分单位", PCT), Column("平均扣分", SCORE),
+        Column("合计扣分", SCORE), Column("最多扣分", SCORE), Column("涉及单位", WRAP, 32)]
     total = len(counted)
     issues = Table(ISSUES, f"{head_text}：问题清单（各指标失分的问题，同一问题在各单位合并，按涉及单位数排序）", icols, irows,
                    freeze_cols=0, empty="无（参加统计的单位都没有失分）",
                    notes=[f"注：按通过检查、参加统计的 {total} 个单位计（重复副本不计）；“问题”按评分标准归并，"
                           f"各单位的得分和扣分理由见“{DETAIL}”表；一个指标可有几个问题，合计扣分之和等于该指标的扣分。"]
                    if irows else [])
-    dcols = lead + [Column("排名", INT), Column("部门名称", TEXT, 24)] + (
+    dcols = lead + [Column("排名", INT), Column("部门名称", TEXT, 20)] + (
         [Column("主管部门", TEXT, 14)] if with_dept else []) + [
-        Column("一级指标", TEXT, 10), Column("指标", WRAP, 18), Column("分值", SCORE), Column("得分", SCORE),
-        Column("扣分", SCORE), Column("问题", WRAP, 22), Column("扣分理由", WRAP, 40)]
+        Column("一级指标", TEXT, 9), Column("指标", WRAP, 14), Column("分值", SCORE), Column("得分", SCORE),
+        Column("扣分", SCORE), Column("问题", WRAP, 20), Column("扣分理由", WRAP, 34)]
     detail = Table(DETAIL, f"{head_text}：扣分明细（每个单位每项失分的指标、扣分和扣分理由）", dcols,
                    [v for v, _, _ in drows], freeze_cols=len(lead) + 2, empty="无")
     facts = {"issues": len(irows), "deductions": len(drows)}
