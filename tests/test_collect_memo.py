@@ -418,8 +418,8 @@ def test_memo_numbers_are_the_summary_rows(batch):
     for r in bad:
         first = r["原因"].split("\n")[0].replace("[错误] ", "")
         said = next(p.text for p in doc.paragraphs if p.text.startswith(tuple(f"{k}. {r['文件']}" for k in range(1, 9))))
-        assert said.endswith(re.sub(r"(?<=[\u4e00-\u9fff（），。；：、“”]) +(?=[0-9])|(?<=[0-9%]) +(?=[\u4e00-\u9fff（），。；：、“”])",
-                                    "", first)), (said, first)
+        assert said.rstrip("。").endswith(re.sub(r"(?<=[\u4e00-\u9fff（），。；：、“”]) +(?=[0-9])|(?<=[0-9%]) +(?=[\u4e00-\u9fff（），。；：、“”])",
+                                    "", first).rstrip("。")), (said, first)
     # changes since last time, from 与上次对比
     cmp = s["与上次对比"]
     both = [r for r in cmp if r["对比情况"] == "两年都有"]
@@ -564,3 +564,24 @@ def test_printed_summary_is_the_main_table_and_indicators_are_on_their_own_pages
     # every page belongs to a sheet: no stray pages
     titled = sum(1 for t in printed["texts"] if t.lstrip().startswith(("深圳市部门整体支出绩效自评汇总", "名单核对")))
     assert titled == len(printed["texts"])
+
+
+def test_memo_with_nothing_scored_and_usage_errors(tmp_path, capsys):
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "坏.xlsx").write_bytes(b"not a workbook")
+    assert main(["collect", str(d), "-o", str(tmp_path / "s.xlsx"), "--memo", str(tmp_path / "m.docx")],
+                out=io.StringIO()) == 1
+    text = "\n".join(p.text for p in Document(str(tmp_path / "m.docx")).paragraphs)
+    assert "本次共收到1个文件，其中通过检查0个（含有警告的0个），未通过检查0个，无法读取1个。" in text
+    assert "没有参加统计的单位" in text and "没有参加排名的单位。" in text and "均为100%" not in text
+    assert "1. 坏.xlsx，无法读取：不是有效的 Excel 工作簿" in text
+    assert _sheet(tmp_path / "s.xlsx", "问题清单")[0]["序号"] == "无（没有通过检查、参加统计的单位）"
+    cases = [(["--pdf"], "--pdf 需要同时给出 --memo"), (["--drop-threshold", "0"], "--drop-threshold 应为正数"),
+             (["--memo", str(tmp_path / "s2.xlsx")], "应以 .docx 结尾"),
+             (["--memo", str(tmp_path / "m.docx")], "已存在")]
+    for extra, words in cases:
+        assert main(["collect", str(d), "-o", str(tmp_path / "s2.xlsx"), *extra], out=io.StringIO()) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, (extra, err)
+        assert not (tmp_path / "s2.xlsx").exists()

@@ -274,7 +274,6 @@ def _sheet(wb, f, t: Table, subtitle: str) -> None:
         cs.set_footer(FOOTER)
 
 
-
 def _header_text(text: str, limit: int = 100) -> str:
     """Text for a page header: “&” doubled (a code there), cut so that the whole header stays within Excel's
     255 characters."""

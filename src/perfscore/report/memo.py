@@ -192,7 +192,9 @@ class MemoWriter:
         rated = [r for r in d.rates if r["平均得分率"] is not None]
         rated.sort(key=lambda r: (r["平均得分率"], r["序号"]))
         weak = [r for r in rated if r["平均得分率"] < 1 - 1e-9][:TOP_INDICATORS]
-        if not weak:
+        if not rated:
+            self.p("没有参加统计的单位，无法给出指标得分率。")
+        elif not weak:
             self.p("各项指标的平均得分率均为100%。")
         for n, r in enumerate(weak, 1):
             problems = [i for i in d.issues if i["指标"] == r["指标"]][:2]
@@ -202,11 +204,13 @@ class MemoWriter:
                    + (f"。主要问题：{said}。" if said else "。"))
         self.h2("（二）较为普遍的问题")
         if not d.issues:
-            self.p("参加统计的单位都没有失分。")
+            self.p("参加统计的单位都没有失分。" if d.graded else "没有参加统计的单位。")
         for n, i in enumerate(d.issues[:TOP_PROBLEMS], 1):
             self.p(f"{n}. {i['指标']}——{i['问题']}：{i['单位数']}个单位，平均扣{fmt_num(i['平均扣分'])}分。")
         self.h2("（三）得分最低的单位")
         low = list(reversed(d.ranking[-TOP_UNITS:])) if d.ranking else []
+        if not low:
+            self.p("没有参加排名的单位。")
         for n, r in enumerate(low, 1):
             mine = sorted((x for x in d.detail if x["部门名称"] == r["部门名称"] and x["排名"] == r["排名"]),
                           key=lambda x: -x["扣分"])[:3]
@@ -236,8 +240,11 @@ class MemoWriter:
         drops = sorted((r for r in d.changes if r["增减"] is not None and r["增减"] <= -self.drop + 1e-9),
                        key=lambda r: r["增减"])[:TOP_UNITS]
         for n, r in enumerate(drops, 1):
+            fell = (r["下降的指标"] or "").split("）、")
+            said = "）、".join(fell[:4]) + ("）" if len(fell) > 4 else "")
+            more = f"等{r['下降的指标数']}项" if len(fell) > 4 else ""
             self.p(f"{n}. {r['部门名称']}：综合评分由{fmt_num(r['上次综合评分'])}分降至{fmt_num(r['本次综合评分'])}分"
-                   f"（{fmt_num(r['增减'])}分）" + (f"，下降的指标：{r['下降的指标']}。" if r["下降的指标"] else "。"))
+                   f"（{fmt_num(r['增减'])}分）" + (f"，下降较多的指标：{said}{more}。" if r["下降的指标"] else "。"))
         # indicators that fell most on average, over the comparable units
         if d.changes:
             names = [k for k in d.changes[0] if k not in ("部门名称", "本次综合评分", "上次综合评分", "增减", "下降的指标数",
@@ -278,7 +285,8 @@ class MemoWriter:
             self.p("没有未通过检查或无法读取的文件。")
         for n, r in enumerate(d.bad_files[:TOP_LISTED], 1):
             who = f"（{r['部门名称']}）" if r.get("部门名称") else ""
-            self.p(f"{n}. {r['文件']}{who}，{r['类别']}：{_first_line(r['原因'])}")
+            why = _first_line(r["原因"])
+            self.p(f"{n}. {r['文件']}{who}，{r['类别']}：{why}" + ("" if why.endswith(("。", "）", "”")) else "。"))
         if len(d.bad_files) > TOP_LISTED:
             self.p(f"另有{len(d.bad_files) - TOP_LISTED}个文件，见汇总表“异常”表。")
         self.fill("对未提交、未通过检查单位的处理意见（退回重报、限期补交等）")

@@ -395,7 +395,7 @@ def _problem_tables(rows, order, rank, systems, counted, names, dept_of, with_de
         Column("合计扣分", SCORE), Column("最多扣分", SCORE), Column("涉及单位", WRAP, 32)]
     total = len(counted)
     issues = Table(ISSUES, f"{head_text}：问题清单（各指标失分的问题，同一问题在各单位合并，按涉及单位数排序）", icols, irows,
-                   freeze_cols=0, empty="无（参加统计的单位都没有失分）",
+                   freeze_cols=0, empty="无（参加统计的单位都没有失分）" if counted else "无（没有通过检查、参加统计的单位）",
                    notes=[f"注：按通过检查、参加统计的 {total} 个单位计（重复副本不计）；“问题”按评分标准归并，"
                           f"各单位的得分和扣分理由见“{DETAIL}”表；一个指标可有几个问题，合计扣分之和等于该指标的扣分。"]
                    if irows else [])
