@@ -534,7 +534,8 @@ def _pages_of(printed, title):
     return [k for k, t in enumerate(printed["texts"]) if t.lstrip().startswith("深圳市部门整体支出绩效自评汇总" + title)]
 
 
-@pytest.mark.parametrize("title", ["（按综合评分排序）", "：各指标得分", "：问题清单", "：扣分明细"])
+@pytest.mark.parametrize("title", ["（按综合评分排序）", "：排名", "：各指标得分", "：问题清单", "：扣分明细", "：异常",
+                                   "：与上次汇总", "：各指标与上次汇总"])
 def test_printed_text_is_at_least_8_points_on_every_page(printed, title):
     pages = _pages_of(printed, title)
     assert pages, title

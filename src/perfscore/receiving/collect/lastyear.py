@@ -239,4 +239,5 @@ def _changes_table(changes, systems, prev, drop, regions_now):
     if missing:
         notes.append("上次的汇总表没有各指标得分（由较早版本的 perfscore 生成）：各指标的增减空缺。")
     return Table(CHANGES, f"{regions_now}部门整体支出绩效自评汇总：各指标与上次汇总（{prev.name}）相比的增减", cols, out,
-                 freeze_cols=1, notes=notes, highlights=marks if out else [], empty="无（两次都有、指标体系相同的部门为 0 个）")
+                 freeze_cols=1, notes=notes, highlights=marks if out else [], empty="无（两次都有、指标体系相同的部门为 0 个）",
+                 repeat_cols=1)   # 27 columns: at full size across pages, 部门名称 on every page
