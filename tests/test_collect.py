@@ -241,10 +241,15 @@ def test_good_files_have_the_engines_scores(batch, sheets, factory):
         assert r["综合评分"] == pytest.approx(res.total, abs=1e-9) and r["评分等级"] == res.grade
         for ind in res.indicators:
             assert r[ind.indicator.name] == pytest.approx(ind.score, abs=1e-9)
-    # columns as a reviewer reads them: rank, department, total, grade, every indicator in table order, the rest
+    # columns as a reviewer reads them: the main table that prints (rank, department, total, grade, 一级 subtotals,
+    # indicators that lost points, check result, problems), then every indicator in table order, the rest
     head = list(sheets["汇总"][0])
-    assert head == ["排名", "部门名称", "综合评分", "评分等级", *[i.name for i in system.indicators],
-                    "检查结果", "预算年度", "规则年度", "文件", "问题"]
+    assert head == ["排名", "部门名称", "综合评分", "评分等级", *[lv.name for lv in system.level1], "失分指标数",
+                    "检查结果", "问题", *[i.name for i in system.indicators], "预算年度", "规则年度", "文件"]
+    for dept, (path, res) in batch["expected"].items():
+        r = rows[dept]
+        assert [r[lv.name] for lv in system.level1] == [pytest.approx(res.level1[lv.id].score) for lv in system.level1]
+        assert r["失分指标数"] == sum(1 for i in res.indicators if i.deducted > 0)
     # rows in rank order, the files without a total at the end
     ranks = [r["排名"] for r in sheets["汇总"] if r["综合评分"] is not None]
     assert ranks == sorted(ranks) and ranks[0] == 1
@@ -284,7 +289,8 @@ def test_indicator_rates_and_grade_counts(sheets, factory):
 def test_summary_workbook_chart_formats_and_widths(batch):
     path = batch["out"] / "汇总.xlsx"
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["汇总", "排名", "指标得分率", "等级分布", "等级分布图", "异常"]
+    assert wb.sheetnames == ["汇总", "排名", "各指标得分", "问题清单", "扣分明细", "指标得分率", "等级分布", "等级分布图",
+                             "异常"]
     assert type(wb["等级分布图"]).__name__ == "Chartsheet"  # the chart prints alone on one page, full size
     with zipfile.ZipFile(path) as z:
         charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
@@ -294,12 +300,17 @@ def test_summary_workbook_chart_formats_and_widths(batch):
     for ws in wb:
         title, sub = ws["A1"].value, ws["A2"].value
         assert title.startswith("深圳市部门整体支出绩效自评汇总")
-        assert re.search(r"地区：深圳市；规则年度：2020；汇总日期：\d{4}-\d{2}-\d{2}；文件夹：收到的工作簿0；共 \d+ 个文件", sub)
-        assert ws.freeze_panes == ("C4" if ws.title in ("汇总", "排名") else "A4")
+        assert re.search(r"地区：深圳市；规则年度：2020；汇总日期：\d{4}-\d{2}-\d{2}；文件夹：收到的工作簿0；共\d+个文件", sub)
+        assert ws.freeze_panes == ("C4" if ws.title in ("汇总", "排名", "各指标得分", "扣分明细") else "A4")
         ps = ws.page_setup
         assert ps.orientation == "landscape" and int(ps.paperSize) == 9
-        assert ws.sheet_properties.pageSetUpPr.fitToPage and ps.fitToWidth in (None, 1, "1") and int(ps.fitToHeight) == 0  # width 1 is the default
-        assert ws.print_title_rows == "$1:$3"
+        if ws.title == "各指标得分":  # full size across pages, 排名 and 部门名称 on every page, title in the page header
+            assert not ws.sheet_properties.pageSetUpPr or not ws.sheet_properties.pageSetUpPr.fitToPage
+            assert ws.print_title_rows == "$3:$3" and ws.print_title_cols == "$A:$B"
+            assert "各指标得分" in ws.oddHeader.left.text
+        else:
+            assert ws.sheet_properties.pageSetUpPr.fitToPage and ps.fitToWidth in (None, 1, "1") and int(ps.fitToHeight) == 0  # width 1 is the default
+            assert ws.print_title_rows == "$1:$3"
         assert ws.oddFooter.center.text == "第 &P 页 共 &N 页"
     ws = wb["汇总"]
     head = [c.value for c in ws[3]]
@@ -497,8 +508,11 @@ def test_worker_rows_are_small_and_plain(batch, factory):
     path = batch["expected"][INJECTED[1]][0]
     row = collect.process_file(str(path))
     assert set(row) == {"department", "budget_year", "year", "scores", "total", "grade", "status", "category",
-                        "problems", "reason", "kind", "region"}
+                        "problems", "reason", "kind", "region", "level1", "lost"}
     assert all(isinstance(v, (str, int, float, tuple, type(None))) for v in row.values())
+    plain = (str, int, float)
+    assert all(isinstance(x, plain) for j, d, why, items in row["lost"] for x in (j, d, why)
+               + tuple(v for item in items for v in item))
     assert len(row["scores"]) == len(factory.system.indicators)
 
 
@@ -829,8 +843,8 @@ def test_summary_prints_readably_through_libreoffice(two_years, tmp_path, factor
     def pages(title):  # the title row is repeated on every page of its sheet
         return [t for t in texts if t.lstrip().startswith("深圳市部门整体支出绩效自评汇总" + title)]
     summary = pages("（按综合评分排序）")
-    assert len(summary) == 1  # 40 departments, 29 columns: one page, one page wide
-    flat = "".join(summary[0].split())
+    assert 1 <= len(summary) <= 2  # 40 departments: the main table (the indicators print on 各指标得分)
+    flat = "".join("".join(p.split()) for p in summary)
     assert all(v[1]["部门名称"] in flat for v in variants) and "排名" in flat and "问题" in flat
     assert len(pages("：排名")) <= 2 and len(pages("：各指标平均得分率")) == 1
     grades = pages("：等级分布")
@@ -838,11 +852,12 @@ def test_summary_prints_readably_through_libreoffice(two_years, tmp_path, factor
     assert "文件数" in grades[0] and "占比" in grades[0]
     chart = "".join(grades[1].split())
     assert all(g in chart for g in "优良中差") and "评分等级" in chart and "占比" not in chart
-    assert len(pages("：异常")) == 1 and len(pages("：与上次汇总")) >= 1
-    assert len(summary) + len(pages("：排名")) + 1 + 2 + 1 + len(pages("：与上次汇总")) == n  # no stray pages
+    assert len(pages("：异常")) == 1 and "无" in pages("：异常")[0] and len(pages("：与上次汇总")) >= 1
+    other = [t for t in texts if not t.lstrip().startswith("深圳市部门整体支出绩效自评汇总")]
+    assert other == []  # no stray pages: every page under its sheet's title (各指标得分: in the page header)
     # no absolute path: not in the text, not in the PDF's links either
     text = "".join(texts)
     for secret in (str(tmp_path), "pytest-of", "/tmp/"):
         assert secret not in text
     assert b"pytest-of" not in pdf.read_bytes() and b"/tmp/" not in pdf.read_bytes()
-    assert "南山区/单位00.xlsm" in flat
+    assert "南山区/单位00.xlsm" in "".join("".join(t.split()) for t in texts)

@@ -130,7 +130,8 @@ def test_collect_lists_a_path_as_region_in_the_anomalies(evil_systems):
     for k in range(3):
         row = next(v for name, v in anomalies.items() if f"改地区{k}.xlsm" in name)
         assert any(isinstance(x, str) and "未知的规则地区" in x for x in row), row
-    ranked = [r[5] for r in wb["排名"].iter_rows(min_row=4, values_only=True) if r and r[5]]
+    col = [c.value for c in wb["排名"][3]].index("文件")   # (by its header: 排名 has more columns since issue 22)
+    ranked = [r[col] for r in wb["排名"].iter_rows(min_row=4, values_only=True) if r and r[col]]
     assert ranked == ["正常.xlsm"]
 
 

@@ -425,6 +425,15 @@ def _collect_args(p):
     p.add_argument("--jobs", type=int, metavar="N", help="并行进程数（默认为 CPU 核数）")
     p.add_argument("--compare", metavar="上次汇总.xlsx",
                    help="与上次 collect 生成的汇总表对比（按部门名称匹配），另加“与上次对比”表")
+    p.add_argument("--drop-threshold", type=float, metavar="分", default=None,
+                   help="与 --compare 同用：综合评分或某项指标下降这么多分或更多的标为红色（默认 0.5）")
+    p.add_argument("--roster", metavar="名单.xlsx|csv",
+                   help="应提交的单位名单（表头“单位名称”，可另加“主管部门”“单位代码”）：另加“名单核对”表，列出未提交、"
+                        "重复提交和名单外的单位（附名单中最接近的名称），主管部门作为一列可筛选")
+    p.add_argument("--memo", metavar="汇总说明.docx",
+                   help="同时起草汇总说明（GB/T 9704 公文格式 .docx）：收到、通过、未通过、无法读取、未提交的数量，"
+                        "等级分布图，失分最多的指标和单位及理由，与上次的变化，未通过的文件及原因；只有审核人能写的段落标出【待填写】")
+    p.add_argument("--pdf", action="store_true", help="与 --memo 同用：另出汇总说明的 PDF（需要 LibreOffice）")
     p.add_argument("--system", action="append", metavar="路径",
                    help="包外的指标体系文件（可多次给出）：规则地区与文件所在文件夹同名、规则年度相同的工作簿按它计分，"
                         "其余按本机安装的指标体系")

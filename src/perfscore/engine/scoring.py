@@ -23,6 +23,7 @@ class PartResult:
     points: float
     score: float
     reason: str
+    branch: str = ""               # the part's branch, as IndicatorResult.branch (问题清单 groups by it)
 
 
 @dataclass(slots=True)
@@ -192,7 +193,8 @@ def _reason(out: Outcome, weight: float, score: float, digits: int) -> str:
 
 
 def _parts(out: Outcome, digits: int) -> tuple[PartResult, ...]:
-    return tuple(PartResult(p.name, p.points, round_to(p.outcome.score, digits), p.outcome.phrase) for p in out.parts)
+    return tuple(PartResult(p.name, p.points, round_to(p.outcome.score, digits), p.outcome.phrase,
+                                 p.outcome.branch) for p in out.parts)
 
 
 # ============================================================================================ a whole case

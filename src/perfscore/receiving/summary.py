@@ -18,6 +18,14 @@ from dataclasses import dataclass, field
 # column kinds
 TEXT, WRAP, SCORE, PCT, INT, NUMBER, LINK = "text", "wrap", "score", "pct", "int", "number", "link"
 FOOTER = "&C第 &P 页 共 &N 页"
+# Printing on A4 landscape with 0.4-inch side margins: 784 points across. A column ``w`` characters wide takes
+# 5.25 w + 3.75 points in Excel (7 pixels a character of Calibri 11, 5 pixels of padding), but up to 7 w in
+# LibreOffice where Calibri (or its metric twin Carlito) is not installed and a wider font stands in (measured:
+# 6.3 to 7.1 points a character). Tables fitted to the page width are laid out for the wider case, so that the
+# fit keeps the 10-point body at 8.5 points or more in both (a narrower table is simply not shrunk in Excel).
+PRINT_WIDTH_PT = 784.0
+POINTS_PER_CHAR = 7.0
+MIN_SCALE = 0.88
 MAX_URLS = 65_000           # Excel's limit is 65,530 hyperlinks per sheet
 MAX_ROWS = 1_048_576        # rows in an Excel sheet
 _CAPS = {TEXT: 30, WRAP: 50, LINK: 36, SCORE: 12, PCT: 12, INT: 10, NUMBER: 12}
@@ -42,6 +50,16 @@ class Table:
     freeze_cols: int = 0
     chart: dict | None = None   # {"sheet": name, "categories": col, "values": col, "title": str, "y": str, "x": str}
     notes: list[str] = field(default_factory=list)  # lines under the table (before any chart)
+    # printing: only the first ``print_cols`` columns go on paper (the rest are for the screen and filtering);
+    # ``repeat_cols`` columns are repeated on every page of a table printed at full size across several pages
+    # (no fit to the page width), broken before the columns in ``breaks``
+    print_cols: int | None = None
+    repeat_cols: int = 0
+    breaks: list[int] = field(default_factory=list)
+    # conditional formats over the data rows: {"cols": (first, last), "style": "bad"|"warn", and either
+    # "formula": '=$D{row}="差"' ({row}: the first data row, as Excel numbers it) or "below": x or "at_most": x}
+    highlights: list[dict] = field(default_factory=list)
+    empty: str | None = None    # written in the first data row when there are no rows (“无”)
 
 
 def text_width(v) -> int:
@@ -75,6 +93,27 @@ def _widths(t: Table) -> list[float]:
             need = max(content, head) + 1.5
         out.append(float(max(5.5, min(cap, need))))
     return out
+
+
+def column_points(widths) -> float:
+    """Printed width (points, at 100 %) of columns of these widths (characters)."""
+    return sum(POINTS_PER_CHAR * w + 3.75 for w in widths)
+
+
+def _fit_for_print(t: Table, widths: list[float]) -> None:
+    """Narrow the wrapped (then the widest text) columns of a table printed one page wide until the fit to the
+    page width keeps the text at ``MIN_SCALE`` of its size or more. Wrapped text takes more lines instead."""
+    if t.repeat_cols:
+        return
+    n = t.print_cols or len(t.columns)
+    limit = PRINT_WIDTH_PT / MIN_SCALE
+    for kinds, floor in (((WRAP,), 16.0), ((WRAP, TEXT, LINK), 12.0), ((WRAP, TEXT, LINK), 8.0)):
+        while column_points(widths[:n]) > limit:
+            cand = [j for j in range(n) if t.columns[j].kind in kinds and widths[j] > floor]
+            if not cand:
+                break
+            j = max(cand, key=lambda k: widths[k])
+            widths[j] = max(floor, widths[j] - 1)
 
 
 def _lines(v, width: float) -> int:
@@ -117,6 +156,10 @@ def write_workbook(path, tables: list[Table], subtitle: str) -> None:
         NUMBER: wb.add_format({**base, "border": 1, "num_format": "General"}),
         LINK: wb.add_format({**base, "border": 1, "font_color": "#0563C1", "underline": 1}),
         "note": wb.add_format({**base, "font_color": "#404040"}),
+        "empty": wb.add_format({**base, "border": 1, "align": "center"}),
+        # conditional formats: only what changes (fill and font colour)
+        "bad": wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"}),
+        "warn": wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"}),
     }
     for t in tables:
         _sheet(wb, f, t, subtitle)
@@ -127,6 +170,7 @@ def _sheet(wb, f, t: Table, subtitle: str) -> None:
     ws = wb.add_worksheet(t.name)
     ncol = len(t.columns)
     widths = _widths(t)
+    _fit_for_print(t, widths)
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
     # short tables: the title rows span extra (empty, default-width) columns rather than wrap into a tower
@@ -167,6 +211,9 @@ def _sheet(wb, f, t: Table, subtitle: str) -> None:
             else:
                 ws.write_number(r, j, v, fmts[j])
         r += 1
+    if not t.rows and t.empty:
+        ws.merge_range(r, 0, r, ncol - 1, t.empty, f["empty"]) if ncol > 1 else ws.write_string(r, 0, t.empty, f["empty"])
+        r += 1
     last = max(r - 1, 2)
     for line in t.notes:
         r += 1
@@ -174,13 +221,36 @@ def _sheet(wb, f, t: Table, subtitle: str) -> None:
     ws.freeze_panes(3, t.freeze_cols)
     if t.rows:
         ws.autofilter(2, 0, last, ncol - 1)
+        for h in t.highlights:
+            first, lastcol = h["cols"]
+            if "formula" in h:
+                rule = {"type": "formula", "criteria": h["formula"].format(row=4)}
+            elif "below" in h:
+                rule = {"type": "cell", "criteria": "<", "value": h["below"]}
+            else:
+                rule = {"type": "cell", "criteria": "<=", "value": h["at_most"]}
+            ws.conditional_format(3, first, last, lastcol, {**rule, "format": f[h["style"]]})
     ws.set_landscape()
     ws.set_paper(9)  # A4
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-    ws.repeat_rows(0, 2)
     ws.set_footer(FOOTER)
     ws.center_horizontally()
-    ws.fit_to_pages(1, 0)
+    if t.repeat_cols:
+        # at full size, across as many pages as it takes, the first columns and the header row on every page; the
+        # title rows would be cut where the pages split, so the title and subtitle print in the page header
+        ws.set_margins(left=0.4, right=0.4, top=0.85, bottom=0.6)
+        ws.set_header(f'&L&"黑体,Bold"&12{_header_text(t.title)}\n&"宋体,Regular"&9{_header_text(subtitle)}',
+                      {"margin": 0.25})
+        ws.print_area(2, 0, r, ncol - 1)
+        ws.repeat_rows(2, 2)
+        ws.repeat_columns(0, t.repeat_cols - 1)
+        ws.print_across()
+        if t.breaks:
+            ws.set_v_pagebreaks(t.breaks)
+    else:
+        ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+        ws.repeat_rows(0, 2)
+        ws.print_area(0, 0, r, (t.print_cols or ncol) - 1)
+        ws.fit_to_pages(1, 0)
     if t.chart:  # a chart sheet of its own: one printed page, in Excel and in LibreOffice alike
         n = len(t.rows)
         c = t.chart
@@ -189,7 +259,9 @@ def _sheet(wb, f, t: Table, subtitle: str) -> None:
                        "categories": [t.name, 3, c["categories"], 2 + n, c["categories"]],
                        "values": [t.name, 3, c["values"], 2 + n, c["values"]],
                        "data_labels": {"value": True, "font": {"size": 14}}, "fill": {"color": "#4472C4"}})
-        ch.set_title({"name": c["title"] + "\n" + subtitle, "name_font": {"name": "黑体", "size": 16}})
+        from perfscore.report.docx_report import tight
+        _east_asian_fonts(ch)
+        ch.set_title({"name": tight(c["title"] + "\n" + subtitle), "name_font": {"name": "黑体", "size": 16}})
         ch.set_x_axis({"name": c["x"], "name_font": {"name": "宋体", "size": 14},
                        "num_font": {"name": "宋体", "size": 14}})
         ch.set_y_axis({"name": c["y"], "name_font": {"name": "宋体", "size": 14},
@@ -200,3 +272,20 @@ def _sheet(wb, f, t: Table, subtitle: str) -> None:
         cs.set_landscape()
         cs.set_paper(9)
         cs.set_footer(FOOTER)
+
+
+def _header_text(text: str, limit: int = 100) -> str:
+    """Text for a page header: “&” doubled (a code there), cut so that the whole header stays within Excel's
+    255 characters."""
+    text = text if len(text) <= limit else text[:limit - 1] + "…"
+    return text.replace("&", "&&")
+
+
+def _east_asian_fonts(chart) -> None:
+    """XlsxWriter names a chart font for Latin text only (<a:latin>): Chinese text then takes another font, and
+    LibreOffice sets gaps where the two meet (“规则年度： 2020 ；”). The same font is named for East Asian and
+    complex scripts too."""
+    def fonts(attributes):
+        for tag in ("a:latin", "a:ea", "a:cs"):
+            chart._xml_empty_tag(tag, attributes)
+    chart._write_a_latin = fonts

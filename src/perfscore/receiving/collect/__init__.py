@@ -42,13 +42,35 @@ def run_collect(args, out) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise PerfscoreError("--jobs 应为正整数（并行进程数）")
     compare = getattr(args, "compare", None)
-    output = check_output(args.output, ".xlsx", args.force, "汇总工作簿", inputs=[compare])
-    csv_path = check_output(args.csv, ".csv", args.force, "CSV 文件") if args.csv else None
+    roster_path = getattr(args, "roster", None)
+    memo = getattr(args, "memo", None)
+    drop = getattr(args, "drop_threshold", None)
+    drop = 0.5 if drop is None else drop
+    if not (drop > 0 and drop < 1000):
+        raise PerfscoreError("--drop-threshold 应为正数（分），例如 0.5：下降这么多分或更多的标为红色")
+    if getattr(args, "pdf", False) and not memo:
+        raise PerfscoreError("--pdf 需要同时给出 --memo 汇总说明.docx：PDF 是汇总说明的另一份")
+    inputs = [compare, roster_path]
+    output = check_output(args.output, ".xlsx", args.force, "汇总工作簿", inputs=inputs)
+    csv_path = check_output(args.csv, ".csv", args.force, "CSV 文件", inputs=inputs) if args.csv else None
+    memo_path = check_output(memo, ".docx", args.force, "汇总说明", inputs=inputs) if memo else None
+    pdf_path = (check_output(memo_path.with_suffix(".pdf"), ".pdf", args.force, "汇总说明的 PDF", inputs=inputs)
+                if memo and getattr(args, "pdf", False) else None)
+    if pdf_path is not None:
+        from perfscore.report.render import soffice
+        soffice()   # before any file is read: say now that LibreOffice is missing
+    paths = [p for p in (output, csv_path, memo_path, pdf_path) if p is not None]
+    if len({str(Path(p).resolve()) for p in paths}) < len(paths):
+        raise PerfscoreError("-o、--csv、--memo 给出的是同一个文件：请分别指定")
+    roster = None
+    if roster_path:
+        from perfscore.receiving.collect.roster import read_roster
+        roster = read_roster(roster_path)
     with StagedOutputs(args.force) as staged:
-        for p in (output, csv_path):
-            if p is not None:
-                staged.add(p)   # locked from now on: a second collect to the same file is refused at once
-        return _collect(args, out, t0, output, csv_path, compare, staged)
+        for p in paths:
+            staged.add(p)   # locked from now on: a second collect to the same file is refused at once
+        return _collect(args, out, t0, output, csv_path, compare, staged, roster=roster, drop=drop,
+                        memo_path=memo_path, pdf_path=pdf_path)
 
 
 def _inside(path, folder) -> bool:
@@ -87,13 +109,16 @@ def _refuse_outputs_among_inputs(outputs: dict, walked, skipped) -> None:
                                      f"覆盖时还可能替换其中的文件（加 --force 也不行）；请用 -o/--csv 把输出写到该文件夹之外")
 
 
-def _collect(args, out, t0, output, csv_path, compare, staged) -> int:
+def _collect(args, out, t0, output, csv_path, compare, staged, *, roster=None, drop=0.5, memo_path=None,
+             pdf_path=None) -> int:
     import datetime
     previous = read_previous(compare) if compare else None
     outputs = {output: "输出文件本身"} | ({csv_path: "输出文件本身（CSV）"} if csv_path else {})
     exclude = dict(outputs)
     if compare:
         exclude[Path(compare)] = "上次的汇总表（--compare）"
+    if getattr(args, "roster", None) and Path(args.roster).suffix.lower() in (".xlsx", ".xlsm"):
+        exclude[Path(args.roster)] = "名单（--roster）"
     use_system_files(getattr(args, "system", None) or [])
     _refuse_outputs_matching(outputs, args.sources)
     walked: list = []
@@ -115,15 +140,23 @@ def _collect(args, out, t0, output, csv_path, compare, staged) -> int:
              for f in files]
     links = [link_target(f, output) if k < len(paths) else None for k, f in enumerate(files)]
     scrub_paths(files, names, rows, base)
-    tables, facts = summary_tables(files, rows, names=names, links=links, previous=previous)
+    tables, facts = summary_tables(files, rows, names=names, links=links, previous=previous, roster=roster,
+                                   drop=drop)
     folder = base.name or str(base)
     years = "、".join(map(str, facts["years"])) or "（无可计分的文件）"
-    subtitle = (f"地区：{'、'.join(facts['regions']) or '—'}；规则年度：{years}；汇总日期：{datetime.date.today():%Y-%m-%d}；"
-                f"文件夹：{folder}；共 {len(rows)} 个文件" + (f"；对比：{previous.name}" if previous else ""))
+    today = datetime.date.today()
+    subtitle = (f"地区：{'、'.join(facts['regions']) or '—'}；规则年度：{years}；汇总日期：{today:%Y-%m-%d}；"
+                f"文件夹：{folder}；共{len(rows)}个文件" + (f"；对比：{previous.name}" if previous else "")
+                + (f"；名单：{roster.name}" if roster else ""))
     write_summary(tables, staged.temp(output), subtitle, staged=True)
     if csv_path:
         write_csv(tables[0], staged.temp(csv_path), staged=True)
-    staged.commit()   # both in place together; Ctrl-C meanwhile is held until they are
+    if memo_path:
+        from perfscore.report.memo import write_memo
+        write_memo(tables, facts, staged.temp(memo_path), summary_name=output.name, folder=folder, date=today,
+                   roster=roster, previous=previous, drop=drop,
+                   pdf=staged.temp(pdf_path) if pdf_path else None)
+    staged.commit()   # all in place together; Ctrl-C meanwhile is held until they are
     elapsed = time.perf_counter() - t0
 
     cats = Counter(r.get("category") for r in rows)
@@ -150,9 +183,16 @@ def _collect(args, out, t0, output, csv_path, compare, staged) -> int:
                      + (f"；指标体系不同、分数并列未相减 {c['other_system']}" if c.get("other_system") else "")
                      + (f"；同名无法对应 {c['ambiguous']}" if c.get("ambiguous") else "")
                      + f"（见“{COMPARE}”表）")
-    lines.append(f"已写入 {output}")
-    if csv_path:
-        lines.append(f"已写入 {csv_path}")
+    if roster is not None:
+        f = facts["roster"]
+        lines.append(f"  名单 {roster.name}：{f['listed']} 个单位，已提交 {f['submitted']}（其中重复提交 {f['twice']}），"
+                     f"未提交 {f['missing']}；名单外 {f['unlisted']} 个文件（见“名单核对”表）")
+    if previous is not None and facts["compare"].get("same_budget"):
+        lines.append(f"  注意：上次与本次汇总的预算年度相同（{'、'.join(map(str, facts['compare']['same_budget']))}），"
+                     f"请确认 --compare 给出的是上一年度的汇总表")
+    for p in (output, csv_path, memo_path, pdf_path):
+        if p:
+            lines.append(f"已写入 {p}")
     out.write("\n".join(lines) + "\n")
     return 1 if bad else 0
 

@@ -4,7 +4,9 @@
 before any XML is parsed: size, compression ratio, encryption, DTD/entity declarations), checks that its rules
 year has its own indicator-system file in its region (a 2031 workbook is not silently scored by 2020 rules) or a
 file given by ``--system`` (``system_of``), then runs ``check_filled``. The row holds the header (department,
-years, region), the engine's recomputed scores, total, grade, check status and problems, never the big objects. A file that cannot be read or scored gets a row
+years, region), the engine's recomputed scores, 一级 subtotals, total, grade, the points each indicator lost with
+the engine's reason and the problems behind it (``lost``, problems.py), check status and problems, never the big
+objects. A file that cannot be read or scored gets a row
 from ``failed_row``: its category in the 异常 sheet and the reason, said for a reviewer (``explain``). Text read
 from a file is cleaned (``clean``) so that it can go into a cell.
 
@@ -159,10 +161,19 @@ def score_file(path: str) -> dict:
     # only a verified file's scores are shown, ranked and rated: a failed file's may be the manipulated ones' effect
     if rep.passed:
         row.update(scores=tuple(r.score if r.error is None else None for r in res.indicators), total=res.total,
-                   grade=res.grade)
+                   grade=res.grade, level1=tuple(res.level1[lv.id].score for lv in res.system.level1),
+                   lost=_lost(res))
     else:
-        row.update(scores=None, total=None, grade=None)
+        row.update(scores=None, total=None, grade=None, level1=None, lost=None)
     return row
+
+
+def _lost(res) -> tuple:
+    """Every indicator that lost points: (its index in the table, points lost, the engine's reason, the problems
+    behind it as problems.problem_items words them), for the 问题清单 sheet and the memo."""
+    from perfscore.receiving.collect.problems import problem_items
+    return tuple((j, r.deducted, clean(r.reason, MAX_PROBLEMS), tuple((clean(p), d) for p, d in problem_items(res, r)))
+                 for j, r in enumerate(res.indicators) if r.deducted is not None and r.deducted > 1e-9)
 
 
 MAX_LINES = 8
