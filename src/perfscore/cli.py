@@ -357,8 +357,9 @@ command("doctor", "检查 Excel 实际会启动的 Python：从哪里找到（�
 def cmd_bundle(args, out):
     from perfscore.deploy.bundle import build_bundle
     b = build_bundle(args.output, args.python, force=args.force, log=lambda m: out.write(m + "\n"))
-    out.write(f"已生成离线安装包 {b.path}（{len(b.wheels)} 个 wheel，共 {b.size / 1024 / 1024:.1f} MB）。\n"
-              f"把整个目录拷到目标电脑，先为所有用户安装 64 位 Python {args.python}，再以管理员身份运行 install.bat。\n")
+    out.write(f"已生成离线安装包 {b.path}（perfscore {b.version}，{len(b.wheels)} 个 wheel，共 {b.size / 1024 / 1024:.1f} MB）。\n"
+              f"把整个目录拷到目标电脑，先为所有用户安装 64 位 Python {args.python}，再以管理员身份运行 install.bat"
+              f"（静默安装：install.bat /quiet，退出码见目录中的“说明.txt”）。\n")
     return EXIT_OK
 
 
