@@ -67,6 +67,15 @@ def test_xlwings_wheel_carries_both_dlls(bundle):
             "xlwings-0.37.8.data/data/xlwings32-0.37.8.dll", "xlwings-0.37.8.data/data/xlwings64-0.37.8.dll"}
 
 
+def test_the_dll_messages_doctor_quotes_are_in_the_dlls(bundle):
+    from perfscore.deploy.comserver import MSG_ACTIVATE, MSG_CREATE, MSG_EXITED
+    with zipfile.ZipFile(bundle.path / "wheels" / "xlwings-0.37.8-cp311-cp311-win_amd64.whl") as z:
+        for bits in (32, 64):
+            dll = z.read(f"xlwings-0.37.8.data/data/xlwings{bits}-0.37.8.dll")
+            for msg in (MSG_CREATE, MSG_EXITED, MSG_ACTIVATE, "Error message: ", "showconsole"):
+                assert msg.encode("ascii") in dll, (bits, msg)
+
+
 def test_perfscore_wheel_carries_data_pins_and_its_bundle_version(bundle):
     with zipfile.ZipFile(bundle.path / "wheels" / f"perfscore-{bundle.version}-py3-none-any.whl") as z:
         names = z.namelist()
