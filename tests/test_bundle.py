@@ -238,8 +238,11 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.fixture
-def venv(tmp_path):
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    """One venv for the upgrade tests; each starts by installing the older bundle's perfscore (pip replaces
+    whatever version is there with the one asked for)."""
+    tmp_path = tmp_path_factory.mktemp("venv")
     d = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(d)], check=True)
     (tmp_path / "winpip.py").write_text(WINDOWS_PIP, "utf-8")
