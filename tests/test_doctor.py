@@ -121,12 +121,18 @@ class FakeProbe:
     """Windows as doctor sees it: environment, files, registry values, and what each interpreter reports."""
     windows = True
 
-    def __init__(self, env=None, files=None, registry=None, pythons=None):
-        self.envs = {"USERPROFILE": r"C:\Users\kj", "PATH": PY + r";" + PY + r"\Scripts;C:\Windows\system32"} | (env or {})
+    def __init__(self, env=None, files=None, registry=None, pythons=None, who=None, com=None):
+        self.envs = {"USERPROFILE": r"C:\Users\kj", "PATH": PY + r";" + PY + r"\Scripts;C:\Windows\system32",
+                     "ProgramFiles": r"C:\Program Files", "ProgramFiles(x86)": r"C:\Program Files (x86)",
+                     "ProgramW6432": r"C:\Program Files", "CommonProgramFiles": r"C:\Program Files\Common Files",
+                     "CommonProgramFiles(x86)": r"C:\Program Files (x86)\Common Files",
+                     "PROCESSOR_ARCHITECTURE": "AMD64"} | (env or {})
         self.files = dict(files or {})
         self.registry = dict(registry or {})
         self.pythons = dict(pythons or {})
-        self.ran = []
+        self.who = who or {"user": "kj", "system": False, "elevated": False}
+        self.com = com or {"stage": "ok", "seconds": 1.5}
+        self.ran, self.started = [], []
 
     def env(self, name):
         return self.envs.get(name)
@@ -144,6 +150,22 @@ class FakeProbe:
                 return self.registry[(key, name, v)]
         return None
 
+    def reg_subkeys(self, key, view=None):
+        return sorted({k[len(key) + 1:].split("\\")[0] for (k, _, _) in self.registry if k.startswith(key + "\\")})
+
+    def reg_names(self, key, view=None):
+        return [n for (k, n, _) in self.registry if k == key]
+
+    def identity(self):
+        return self.who
+
+    def environ(self):
+        return dict(self.envs)
+
+    def start_com_server(self, command, env, timeout):
+        self.started.append((command, env))
+        return self.com
+
     def run_python(self, exe, args):
         self.ran.append((exe, args))
         data = self.pythons.get(exe)
@@ -154,13 +176,23 @@ class FakeProbe:
 
 EXCEL = "HKCR\\" + doctor.EXCEL_CLSID
 C2R = (r"HKLM\SOFTWARE\Microsoft\Office\ClickToRun\Configuration", "Platform", "64")
+HKLM_PY = (r"HKLM\SOFTWARE\Python\PythonCore\3.11\InstallPath", "", "64")
+HKCU_PY = (r"HKCU\SOFTWARE\Python\PythonCore\3.11\InstallPath", "", "64")
+SEC = r"HKCU\Software\Microsoft\Office\16.0\Excel\Security"
+POL = r"HKCU\Software\Policies\Microsoft\Office\16.0\Excel\Security"
+TRUSTED = (SEC + r"\Trusted Locations\Location9", "Path", "64")  # where the committed workbooks lie
+
+
+def _trusted(folder, key=TRUSTED[0], subfolders=False):
+    r = {(key, "Path", "64"): folder + "\\"}
+    return r | ({(key, "AllowSubfolders", "64"): "1"} if subfolders else {})
 
 
 def _healthy(data, **over):
     files = {PY + r"\pythonw.exe": True, PY + r"\python.exe": True,
              PY + r"\xlwings64-0.37.8.dll": True, PY + r"\xlwings32-0.37.8.dll": True}
     registry = {(EXCEL, "", "64"): r"C:\Program Files\Microsoft Office\Root\Office16\EXCEL.EXE /automation",
-                C2R: "x64"}
+                C2R: "x64", HKLM_PY: PY + "\\"} | _trusted(str(REF.resolve().parent))
     d = json.loads(json.dumps(data))
     d.update(executable=PY + r"\python.exe", prefix=PY, base_prefix=PY,
              user_site=r"C:\Users\kj\AppData\Roaming\Python\Python311\site-packages")
@@ -203,6 +235,7 @@ def test_unknown_office_bitness_checks_both_dlls(real_probe_output):
     assert "位数无法从注册表确定" in _by(checks, "Excel").detail
     c32 = _by(checks, "32 位 Excel 用的 DLL")
     assert c32.status == FAIL and "File not found: xlwings32-0.37.8.dll" in c32.detail and "杀毒软件" in c32.fix
+    assert "“文件未找到: xlwings32-0.37.8.dll”（VBA 运行时错误 53" in c32.detail  # what Chinese Office shows
     assert _by(checks, "64 位 Excel 用的 DLL").status == OK
     _assert_chinese_fixes(checks)
 
@@ -428,4 +461,5 @@ def test_report_shows_every_fix_and_says_not_all_passed(real_probe_output):
     text, ok = doctor.report(checks, None)
     assert not ok and "✗ Excel 启动的 Python：未通过" in text
     assert text.count("    怎么办：") == sum(1 for c in checks if c.fix)
-    assert "py -m perfscore doctor" in text and "SHOW CONSOLE = TRUE" in text
+    assert f"py -V:{sys.version_info[0]}.{sys.version_info[1]} -m perfscore doctor" in text and "SHOW CONSOLE = TRUE" in text
+    assert "perfscore 环境检查" in text

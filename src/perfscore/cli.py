@@ -341,24 +341,45 @@ command("macros", "重新生成 VBA 模块 xlwings_udfs.bas（xlwings 的函数�
 
 def cmd_doctor(args, out):
     from perfscore.deploy.doctor import report, run_checks
-    text, ok = report(run_checks(args.workbook), args.workbook)
-    out.write(text + "\n")
-    return EXIT_OK if ok else EXIT_UNSCORABLE
+    try:
+        text, ok = report(run_checks(args.workbook), args.workbook)
+        out.write(text + "\n")
+        if args.log:
+            import datetime
+            try:
+                with open(args.log, "a", encoding="utf-8") as f:
+                    f.write(f"[doctor] {datetime.datetime.now().isoformat(timespec='seconds')}\n{text}\n"
+                            f"[doctor] exit {EXIT_OK if ok else EXIT_UNSCORABLE}\n")
+            except OSError as exc:
+                out.write(f"注意：无法写入日志 {args.log}（{exc.strerror or exc}）\n")
+        return EXIT_OK if ok else EXIT_UNSCORABLE
+    finally:
+        if args.pause:  # started from the Start-menu entry: keep the window open
+            try:
+                input("按回车键关闭此窗口……")
+            except (EOFError, OSError):
+                pass
 
 
-cmd_doctor.configure = lambda p: p.add_argument(
-    "workbook", nargs="?", metavar="工作簿",
-    help="要检查的评分工作簿（.xlsm）：另外核对它的 xlwings.conf 表、规则年度、地区和函数包装是否与本机安装的一致")
-command("doctor", "检查 Excel 实际会启动的 Python：从哪里找到（工作簿的 xlwings.conf 表、个人配置文件、PATH）、"
-        "是否 64 位、是否装有 perfscore、xlwings 及对应 Excel 位数的 DLL、pywin32；给出工作簿时核对其规则年度、地区和函数包装",
-        "perfscore doctor 某单位2021.xlsm（Windows 上：py -m perfscore doctor 某单位2021.xlsm）")(cmd_doctor)
+cmd_doctor.configure = lambda p: (
+    p.add_argument("workbook", nargs="?", metavar="工作簿",
+                   help="要检查的评分工作簿（.xlsm）：另外核对它的 xlwings.conf 表、规则年度、地区、函数包装，"
+                        "以及网络标记和它所在的文件夹是否为受信任位置"),
+    p.add_argument("--log", metavar="文件", help="把检查结果另外追加到该文件（UTF-8；install.bat 用它写安装日志）"),
+    p.add_argument("--pause", action="store_true", help="结束前等待按回车（“开始”菜单中的“perfscore 环境检查”使用）"))
+command("doctor", "检查 Excel 实际会启动的 Python：从哪里找到（工作簿的 xlwings.conf 表、个人配置文件、PATH，按 Excel 的位数展开环境变量）、"
+        "是否 64 位、是否为所有用户安装、是否装有 perfscore、xlwings 及对应 Excel 位数的 DLL、pywin32；宏设置、受信任位置、"
+        "网络标记、Defender 规则、WPS；并按 Excel 的方式启动一次 Python。给出工作簿时核对其规则年度、地区和函数包装。"
+        "请以使用 Excel 的用户身份运行",
+        "perfscore doctor 某单位2021.xlsm（Windows 上：py -V:3.11 -m perfscore doctor 某单位2021.xlsm）")(cmd_doctor)
 
 
 def cmd_bundle(args, out):
     from perfscore.deploy.bundle import build_bundle
     b = build_bundle(args.output, args.python, force=args.force, log=lambda m: out.write(m + "\n"))
-    out.write(f"已生成离线安装包 {b.path}（{len(b.wheels)} 个 wheel，共 {b.size / 1024 / 1024:.1f} MB）。\n"
-              f"把整个目录拷到目标电脑，先为所有用户安装 64 位 Python {args.python}，再以管理员身份运行 install.bat。\n")
+    out.write(f"已生成离线安装包 {b.path}（perfscore {b.version}，{len(b.wheels)} 个 wheel，共 {b.size / 1024 / 1024:.1f} MB）。\n"
+              f"把整个目录拷到目标电脑，先为所有用户安装 64 位 Python {args.python}，再以管理员身份运行 install.bat"
+              f"（静默安装：install.bat /quiet，退出码见目录中的“说明.txt”）。\n")
     return EXIT_OK
 
 

@@ -15,6 +15,15 @@ How Excel finds Python, from xlwings 0.37.8's ``xlwings.bas`` (the module embedd
 - The win_amd64 wheel puts both DLLs in ``xlwings-0.37.8.data/data/``, i.e. into ``sys.prefix`` (next to
   python.exe) for an all-users install; the pure-Python wheel that pip picks for 32-bit Python has none.
 
+- 32-bit Office expands ``%ProgramFiles%`` in those settings to the ``(x86)`` folder (WOW64; comserver.py):
+  doctor expands them as Excel of the detected bitness does.
+
+Besides the interpreter, doctor reads what stops the workbooks on managed PCs (policy.py: Mark of the Web, macro
+settings and trusted locations including policy keys, the Defender ASR rule against Office child processes, the
+policy that disables cmd.exe, WPS registered as Excel.Application) and starts the COM server the way the DLL
+does (comserver.py), quoting the DLL's messages. These depend on who runs doctor: install.bat runs it elevated or
+as SYSTEM; the Start-menu entry “perfscore 环境检查” (shortcut.py) runs it as the Excel user.
+
 Everything Windows-specific (environment, files at Windows paths, the registry, running the other interpreter)
 goes through ``Probe``; tests/test_doctor.py replaces it with a fake and runs every check's logic on Linux.
 """
@@ -76,18 +85,126 @@ class Probe:
         if not self.windows:
             return None
         import winreg
-        hive, _, sub = key.partition("\\")
-        root = {"HKLM": winreg.HKEY_LOCAL_MACHINE, "HKCU": winreg.HKEY_CURRENT_USER,
-                "HKCR": winreg.HKEY_CLASSES_ROOT}[hive]
-        views = {"64": [winreg.KEY_WOW64_64KEY], "32": [winreg.KEY_WOW64_32KEY]}.get(
-            view, [winreg.KEY_WOW64_64KEY, winreg.KEY_WOW64_32KEY])
-        for v in views:
+        for v in ([view] if view else ["64", "32"]):
             try:
-                with winreg.OpenKey(root, sub, 0, winreg.KEY_READ | v) as k:
+                with self._open(key, v) as k:
                     return str(winreg.QueryValueEx(k, name)[0])
             except OSError:
                 continue
         return None
+
+    def _open(self, key: str, view: str | None):
+        import winreg
+        hive, _, sub = key.partition("\\")
+        root = {"HKLM": winreg.HKEY_LOCAL_MACHINE, "HKCU": winreg.HKEY_CURRENT_USER,
+                "HKCR": winreg.HKEY_CLASSES_ROOT}[hive]
+        flag = {"32": winreg.KEY_WOW64_32KEY}.get(view, winreg.KEY_WOW64_64KEY)
+        return winreg.OpenKey(root, sub, 0, winreg.KEY_READ | flag)
+
+    def reg_subkeys(self, key: str, view: str | None = None) -> list[str]:
+        """Names of a key's subkeys (e.g. Trusted Locations\\Location0 ...); empty when absent or unreadable."""
+        if not self.windows:
+            return []
+        import winreg
+        try:
+            with self._open(key, view) as k:
+                return [winreg.EnumKey(k, i) for i in range(winreg.QueryInfoKey(k)[0])]
+        except OSError:
+            return []
+
+    def reg_names(self, key: str, view: str | None = None) -> list[str]:
+        """Names of a key's values (e.g. the paths listed under ASROnlyExclusions)."""
+        if not self.windows:
+            return []
+        import winreg
+        try:
+            with self._open(key, view) as k:
+                return [winreg.EnumValue(k, i)[0] for i in range(winreg.QueryInfoKey(k)[1])]
+        except OSError:
+            return []
+
+    def identity(self) -> dict:
+        """Who runs doctor: user name, SYSTEM or not, elevated or not."""
+        user = os.environ.get("USERNAME", "")
+        system = user.endswith("$") or "\\systemprofile" in (os.environ.get("USERPROFILE") or "").lower()
+        elevated = False
+        if self.windows:
+            try:
+                import ctypes
+                elevated = bool(ctypes.windll.shell32.IsUserAnAdmin())
+            except (OSError, AttributeError):
+                pass
+        return {"user": user, "system": system, "elevated": elevated}
+
+    def environ(self) -> dict:
+        return dict(os.environ)
+
+    def start_com_server(self, command: str, env: dict, timeout: float) -> dict:  # pragma: no cover - Windows only
+        """Start ``command`` as the xlwings DLL does and wait for its COM server (see comserver.py)."""
+        import re as _re
+        import tempfile
+        import time
+        import uuid
+        try:
+            import pythoncom
+            import win32api
+            import win32com.client
+            import win32job
+        except ImportError as exc:
+            return {"stage": "unavailable", "error": f"运行 doctor 的 Python 中没有 pywin32（{exc}）"}
+        from perfscore.deploy.comserver import INTERVAL, REGDB_E_CLASSNOTREG
+        clsid = "{%s}" % str(uuid.uuid4()).upper()
+        cmdline = command.replace("$(CLSID)", clsid)
+        fd, out_path = tempfile.mkstemp(prefix="perfscore-doctor-", suffix=".txt")
+        os.close(fd)
+        job = win32job.CreateJobObject(None, "")
+        try:
+            limits = win32job.QueryInformationJobObject(job, win32job.JobObjectExtendedLimitInformation)
+            limits["BasicLimitInformation"]["LimitFlags"] |= win32job.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+            win32job.SetInformationJobObject(job, win32job.JobObjectExtendedLimitInformation, limits)
+            with open(out_path, "wb") as f:
+                try:
+                    p = subprocess.Popen(cmdline, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                         creationflags=0x08000000)  # CREATE_NO_WINDOW
+                except OSError as exc:
+                    return {"stage": "create", "error": exc.strerror or str(exc)}
+            try:
+                win32job.AssignProcessToJobObject(job, p._handle)
+            except Exception:
+                pass
+            pythoncom.CoInitialize()
+            start, hr, text = time.monotonic(), None, ""
+            while time.monotonic() - start < timeout:
+                try:
+                    obj = pythoncom.CoCreateInstance(clsid, None, pythoncom.CLSCTX_LOCAL_SERVER, pythoncom.IID_IDispatch)
+                except pythoncom.com_error as exc:
+                    hr = exc.hresult
+                    if hr != REGDB_E_CLASSNOTREG:
+                        break
+                else:
+                    res = {"stage": "ok", "seconds": time.monotonic() - start}
+                    try:
+                        win32com.client.Dispatch(obj).Module("perfscore.udfs")
+                    except pythoncom.com_error as exc:
+                        res["module_error"] = str(exc.excepinfo[2] if exc.excepinfo else exc)
+                    return res
+                with open(out_path, "rb") as f:
+                    text = f.read().decode("mbcs", "replace")
+                if p.poll() is not None:
+                    return {"stage": "exited", "output": text}
+                if _re.search(r"Traceback|Error|不是内部或外部命令|is not recognized|找不到", text):
+                    return {"stage": "python_failed", "output": text}
+                time.sleep(INTERVAL)
+            return {"stage": "timeout", "hr": hr if hr is not None else REGDB_E_CLASSNOTREG, "output": text}
+        finally:
+            try:
+                win32api.CloseHandle(job)  # kills cmd.exe and the Python it started
+            except Exception:
+                pass
+            try:
+                os.unlink(out_path)
+            except OSError:
+                pass
 
     def run_python(self, exe: str, args: list[str]) -> tuple[int, str, str]:
         import tempfile
@@ -244,9 +361,10 @@ def _system_name(path) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------ the checks
-def _expand(value: str, probe) -> str:
-    """``ExpandEnvironmentStrings`` as the VBA applies it to every setting: known %VAR% replaced, others kept."""
-    return re.sub(r"%([^%]+)%", lambda m: probe.env(m.group(1)) or m.group(0), value)
+def _expand(value: str, get) -> str:
+    """``ExpandEnvironmentStrings`` as the VBA applies it to every setting: known %VAR% replaced, others kept.
+    ``get`` looks a variable up as Excel sees it (comserver.office_env: 32-bit Excel sees the (x86) folders)."""
+    return re.sub(r"%([^%]+)%", lambda m: get(m.group(1)) or m.group(0), value)
 
 
 def pinned_xlwings() -> str | None:
@@ -261,18 +379,26 @@ def pinned_xlwings() -> str | None:
     return None
 
 
-def office_check(probe) -> tuple[Check, int | None]:
-    """Is desktop Excel registered, is it a Store (AppX) Office, and which bitness (None = unknown)."""
+def office_check(probe) -> tuple[Check, int | None, str | None]:
+    """Is desktop Excel registered, is it a Store (AppX) Office, and which bitness (None = unknown); also the
+    registered server's command line."""
     exe64 = probe.reg_value("HKCR\\" + EXCEL_CLSID, "", "64")
     exe32 = probe.reg_value("HKCR\\" + EXCEL_CLSID, "", "32")
     exe = exe64 or exe32
     if not exe:
         return Check("Excel", FAIL, "本机没有注册桌面版 Excel（Excel.Application）",
-                     "安装桌面版 Microsoft Office（Excel）。WPS 不能运行 PERF_ 函数：在 WPS 中只能查看上次保存的结果。"), None
+                     "安装桌面版 Microsoft Office（Excel）。WPS 不能运行 PERF_ 函数：在 WPS 中只能查看上次保存的结果，"
+                     "WPS 用户请使用 Excel 公式版工作簿（.xlsx）。"), None, None
     if "\\windowsapps\\" in exe.lower():
         return Check("Excel", FAIL, f"Excel 来自 Microsoft Store（{exe}）",
                      "Microsoft Store 版 Office 不支持 xlwings 函数（xlwings 问题 #1166）：卸载后安装常规的"
-                     "“即点即用”或 MSI 版 Office。"), None
+                     "“即点即用”或 MSI 版 Office。"), None, exe
+    from perfscore.deploy.policy import WPS
+    if WPS.search(exe):
+        return Check("Excel", FAIL, f"Excel.Application 注册的是 WPS 表格（{exe.split(' /')[0]}），不是 Microsoft Excel",
+                     "WPS 不能运行 PERF_ 函数。装有 Microsoft Excel 时：在 WPS 的“配置工具 → 高级 → 兼容设置”中取消让 WPS "
+                     "兼容第三方系统和软件，再修复 Office（控制面板 → 程序 → Microsoft Office → 更改 → 快速修复）；"
+                     "只有 WPS 的电脑请改用 Excel 公式版工作簿（.xlsx）"), None, exe
     bits, how = None, ""
     platform_ = probe.reg_value(r"HKLM\SOFTWARE\Microsoft\Office\ClickToRun\Configuration", "Platform")
     if platform_ in ("x64", "x86"):
@@ -286,7 +412,7 @@ def office_check(probe) -> tuple[Check, int | None]:
     if bits is None and bool(exe64) != bool(exe32):
         bits, how = (64 if exe64 else 32), f"Excel 注册在{'64' if exe64 else '32'} 位注册表视图"
     detail = f"{exe.split(' /')[0]}；" + (f"{bits} 位（{how}）" if bits else "位数无法从注册表确定，下面两种 DLL 都检查")
-    return Check("Excel", OK, detail), bits
+    return Check("Excel", OK, detail), bits, exe
 
 
 @dataclass
@@ -308,9 +434,11 @@ def _on_path(name: str, probe) -> tuple[str | None, list[str]]:
     return None, dirs
 
 
-def resolve_interpreter(conf: dict, probe) -> Interpreter:
-    """The interpreter and DLL locations, following ``XLPyCommand``/``XLPyLoadDLL`` of xlwings.bas."""
-    get = lambda k: _expand(str(conf.get(k) or ""), probe)  # noqa: E731
+def resolve_interpreter(conf: dict, probe, env_get=None) -> Interpreter:
+    """The interpreter and DLL locations, following ``XLPyCommand``/``XLPyLoadDLL`` of xlwings.bas; settings are
+    expanded with ``env_get`` (the environment as Excel sees it; default: as doctor sees it)."""
+    env_get = env_get or probe.env
+    get = lambda k: _expand(str(conf.get(k) or ""), env_get)  # noqa: E731
     interp = get("INTERPRETER_WIN") or get("INTERPRETER") or "pythonw"
     conda_path, conda_env = get("CONDA PATH"), get("CONDA ENV")
     if interp in ("python", "pythonw") and conda_path and conda_env:
@@ -393,13 +521,15 @@ def config_checks(info: WorkbookInfo | None, probe) -> tuple[list[Check], dict]:
     return out, conf
 
 
-def interpreter_checks(interp: Interpreter, probe) -> list[Check]:
+def interpreter_checks(interp: Interpreter, probe, bits: int | None = None, version: str | None = None) -> list[Check]:
     out = []
     if interp.exe is None:
         if interp.explicit:
+            dll = f"xlwings{bits or 64}-{version or '<版本>'}.dll"
             out.append(Check("Excel 启动的 Python", FAIL, f"{interp.how}指向的 {interp.command} 不存在",
-                             "Excel 会报 “Could not load xlwings64-….dll from either of the following folders”。"
-                             "改正该路径（可用 %LOCALAPPDATA% 等环境变量），或删除该设置并按 docs/windows-install.md 为所有用户安装 Python"))
+                             f"Excel 会报 “Could not load {dll} from either of the following folders: "
+                             f"{', '.join(interp.dll_dirs)}”{'' if bits else '（32 位 Excel 为 xlwings32-…）'}。改正该路径（用环境变量写，如 %ProgramW6432%\\Python311\\pythonw.exe），"
+                             "或删除该设置并按 docs/windows-install.md 为所有用户安装 Python"))
         else:
             out.append(Check("Excel 启动的 Python", FAIL, f"PATH 中找不到 {interp.command}.exe",
                              "以管理员身份运行离线安装包中的 install.bat；或用 python.org 的 64 位安装程序选“Customize installation”"
@@ -411,13 +541,50 @@ def interpreter_checks(interp: Interpreter, probe) -> list[Check]:
                          "Microsoft Store 的 Python 不能运行 xlwings 函数（xlwings 问题 #2371）：安装 python.org 的 64 位 Python"
                          "（为所有用户），并在“设置 → 应用 → 应用执行别名”中关闭 python.exe / pythonw.exe 的别名"))
         return out
-    detail = f"{interp.exe}（{interp.how}）"
-    if "\\appdata\\local\\programs\\python\\" in low:
-        out.append(Check("Excel 启动的 Python", WARN, detail + "：这是只为当前用户安装的 Python",
-                         "同一台电脑的其他用户没有这个 Python。建议按 docs/windows-install.md 为所有用户安装（离线安装包中的 install.bat）"))
-    else:
-        out.append(Check("Excel 启动的 Python", OK, detail))
+    out.append(Check("Excel 启动的 Python", OK, f"{interp.exe}（{interp.how}）"))
     return out
+
+
+def expansion_checks(conf: dict, bits: int | None, env_get) -> list[Check]:
+    """Settings naming %ProgramFiles% / %CommonProgramFiles%: 32-bit Excel reads them as the (x86) folders."""
+    from perfscore.deploy.comserver import wow64_sensitive
+    out = []
+    for k in ("INTERPRETER_WIN", "INTERPRETER", "CONDA PATH", "CONDA ENV", "PYTHONPATH"):
+        v = conf.get(k)
+        if not wow64_sensitive(v):
+            continue
+        fixed = re.sub(r"%(Common)?ProgramFiles%", lambda m: f"%{m.group(1) or ''}ProgramW6432%", str(v), flags=re.I)
+        if bits == 32:
+            out.append(Check(f"{k} 中的 %ProgramFiles%", FAIL,
+                             f"{k} = {v}：32 位 Excel 把它展开为 {_expand(str(v), env_get)}（WOW64 下 32 位程序的 ProgramFiles 指向 "
+                             "Program Files (x86)），64 位 Python 不在那里",
+                             f"改为 {fixed}（%ProgramW6432% 在 32 位和 64 位程序中都指向 C:\\Program Files）"))
+        else:
+            out.append(Check(f"{k} 中的 %ProgramFiles%", WARN,
+                             f"{k} = {v}：在本机{'的 64 位 Excel ' if bits == 64 else ''}中可用，但在装 32 位 Office 的电脑上"
+                             "会展开为 C:\\Program Files (x86)\\…，工作簿带到那里就找不到 Python",
+                             f"改为 {fixed}"))
+    return out
+
+
+def scope_check(data: dict, probe) -> Check:
+    """All users or one user, from the Python's PEP 514 registration (HKLM vs HKCU), not from its path."""
+    tag = ".".join(data["version"].split(".")[:2]) + ("" if data["bits"] == 64 else "-32")
+    key = rf"SOFTWARE\Python\PythonCore\{tag}\InstallPath"
+    hklm = probe.reg_value("HKLM\\" + key, "", "64" if data["bits"] == 64 else "32")
+    hkcu = probe.reg_value("HKCU\\" + key, "")
+    norm = lambda p: ntpath.normcase(ntpath.normpath(p.strip().strip('"'))).rstrip("\\") if p else None  # noqa: E731
+    prefix = norm(data.get("base_prefix") or data.get("prefix"))
+    name = "Python 的安装范围"
+    if prefix and prefix == norm(hklm):
+        return Check(name, OK, f"为所有用户安装（登记在 HKLM\\{key}）")
+    fix = ("这台电脑的其他用户（以及以其他账户运行的 Excel）没有这个 Python：按 docs/windows-install.md 为所有用户安装 64 位 "
+           f"Python {tag}（“Customize installation”→“Install Python for all users”），再以管理员身份运行 install.bat")
+    if prefix and prefix == norm(hkcu):
+        return Check(name, WARN, f"只为当前用户安装（登记在 HKCU\\{key}：{data.get('base_prefix')}）", fix)
+    other = f"；本机为所有用户登记的 Python {tag} 在 {hklm}" if hklm else ""
+    return Check(name, WARN, f"{data.get('base_prefix')} 没有登记在 HKLM 或 HKCU\\{key}（虚拟环境、conda 或拷贝来的 Python）"
+                 + other, fix)
 
 
 def dll_checks(interp: Interpreter, bits: int | None, version: str | None, probe) -> list[Check]:
@@ -431,8 +598,10 @@ def dll_checks(interp: Interpreter, bits: int | None, version: str | None, probe
         if found:
             out.append(Check(f"{b} 位 Excel 用的 DLL", OK, found))
         else:
-            err = (f"运行时错误 53 “File not found: {name}”" if not interp.explicit
-                   else f"“Could not load {name} from either of the following folders”")
+            err = (f"“文件未找到: {name}”（VBA 运行时错误 53；英文版 Office：“File not found: {name}”）"
+                   if not interp.explicit else
+                   f"“Could not load {name} from either of the following folders: {interp.dll_dirs[0]}, "
+                   f"{interp.dll_dirs[1] if len(interp.dll_dirs) > 1 else ''}”")
             out.append(Check(f"{b} 位 Excel 用的 DLL", FAIL, f"在{where}找不到 {name}：Excel 会报{err}",
                              f"为所有用户重新安装 xlwings=={version}（离线安装包中的 install.bat）；它必须装在 64 位 Python 中"
                              f"（win_amd64 的安装包同时带 32 位和 64 位 Excel 用的两个 DLL）。若文件装上后又消失，"
@@ -578,18 +747,35 @@ def _parse_probe(rc: int, stdout: str, stderr: str) -> tuple[dict | None, str]:
     return None, (stderr or stdout or f"退出码 {rc}").strip()
 
 
-def run_checks(workbook=None, probe: Probe | None = None) -> list[Check]:
+def identity_check(who: dict) -> Check:
+    name = "运行身份"
+    if who.get("system"):
+        return Check(name, WARN, "以 SYSTEM 身份运行（静默安装）：按用户的设置（宏设置、受信任位置、网络标记、个人 xlwings.conf）"
+                     "和按 Excel 的方式启动 Python 没有检查，它们因用户而异",
+                     "请使用 Excel 的用户登录后，从“开始”菜单运行“perfscore 环境检查”"
+                     f"（或 py -V:{sys.version_info[0]}.{sys.version_info[1]} -m perfscore doctor）")
+    return Check(name, OK, f"用户 {who.get('user') or '（未知）'}" + ("（以管理员身份运行；Excel 通常不是，但按用户的设置是同一账户的）"
+                                                               if who.get("elevated") else ""))
+
+
+def run_checks(workbook=None, probe: Probe | None = None, com_timeout: float = 60.0) -> list[Check]:
     probe = probe or Probe()
     info = read_workbook(workbook) if workbook else None
     args = [info.path.name, "" if info.year_problem else str(info.year), info.region] if info else ["", "", ""]
     checks: list[Check] = []
     if probe.windows:
-        office, bits = office_check(probe)
+        from perfscore.deploy import comserver, policy
+        who = probe.identity()
+        checks.append(identity_check(who))
+        office, bits, excel_exe = office_check(probe)
         checks.append(office)
+        checks += policy.xlsm_association(probe)
         conf_checks, conf = config_checks(info, probe)
         checks += conf_checks
-        interp = resolve_interpreter(conf, probe)
-        checks += interpreter_checks(interp, probe)
+        env_get = comserver.office_env(probe.env, bits)
+        checks += expansion_checks(conf, bits, env_get)
+        interp = resolve_interpreter(conf, probe, env_get)
+        checks += interpreter_checks(interp, probe, bits, (info.xlwings_version if info else None) or pinned_xlwings())
         data, error = None, "Excel 启动的 Python 不存在"
         runnable = interp.exe and "\\microsoft\\windowsapps\\" not in interp.exe.lower()
         if runnable:
@@ -597,7 +783,24 @@ def run_checks(workbook=None, probe: Probe | None = None) -> list[Check]:
             expect = (info.xlwings_version if info else None) or (data or {}).get("xlwings_pin", {}).get("value") \
                 or pinned_xlwings()
             checks += installed_checks(data, error, expect, True, "Excel 启动的 Python")
+            if data is not None:
+                checks.append(scope_check(data, probe))
             checks += dll_checks(interp, bits, expect, probe)
+        cmd_policy = policy.cmd_policy_check(probe)
+        if cmd_policy:
+            checks.append(cmd_policy)
+        checks.append(policy.asr_check(probe, (data or {}).get("base_prefix") or (ntpath.dirname(interp.exe)
+                                                                                 if interp.exe else None)))
+        if who.get("system"):
+            pass  # the identity check says what was left out
+        else:
+            wb_path = str(info.path.resolve()) if info else None
+            checks += policy.macro_checks(wb_path, probe, policy.office_version(excel_exe))
+            if runnable and data is not None:
+                command = comserver.xlpy_command({k: (None if v is None else _expand(str(v), env_get))
+                                                  for k, v in conf.items()}, wb_path or "")
+                env = comserver.office_environ(probe.environ(), bits)
+                checks.append(comserver.com_server_check(probe.start_com_server(command, env, com_timeout), command))
     else:
         import platform
         checks.append(Check("Excel、xlwings.conf、DLL", NA, f"当前系统为 {platform.system()}：只有 Windows 上的 Excel 能运行"
@@ -617,7 +820,8 @@ def report(checks, workbook=None) -> tuple[str, bool]:
         if c.fix:
             lines.append(f"    怎么办：{c.fix}")
     ok = all(c.status != FAIL for c in checks)
-    lines += ["", "全部通过。" if ok else "有未通过的项目，请按“怎么办”处理后重新运行 py -m perfscore doctor。",
+    again = f"py -V:{sys.version_info[0]}.{sys.version_info[1]} -m perfscore doctor"
+    lines += ["", "全部通过。" if ok else f"有未通过的项目，请按“怎么办”处理后重新运行 {again}（或“开始”菜单中的“perfscore 环境检查”）。",
               f"Excel 仍报错时：在工作簿的 xlwings.conf 表中加一行 SHOW CONSOLE = TRUE，重新计算，会弹出 Python 的命令行窗口显示真正的错误。"
               f"安装与常见故障见 {GUIDE}。"]
     return "\n".join(lines), ok
