@@ -32,10 +32,20 @@ class Context:
         # a blank cell is a blank (None), never an omitted argument: declared defaults do not reach cells
         self.result = score_case(self.system, {k: raw.get(k) for k in self.system.inputs})
         self.score_row = {}  # indicator id -> its row on 评分表 (written by scores.py, read by later sheets)
+        self._samples = None
         if engine not in ENGINES:
             raise PerfscoreError(f"未知的工作簿类型 {engine!r}：应为 python（Python 函数版）或 excel（Excel 公式版）")
         self.fx = ENGINES[engine](self)
         self.built.engine = engine
+
+    @property
+    def samples(self) -> list:
+        """Results for a few made-up input sets (all blank, then seeded mixes of every kind's values): rows are
+        sized for the longest text a formula can show when the department fills or changes its inputs, not only
+        for what this workbook shows now. Seeded, so the same system always gives the same workbook."""
+        if self._samples is None:
+            self._samples = [score_case(self.system, raw) for raw in sample_inputs(self.system)]
+        return self._samples
 
     def value(self, key):
         """A cell's value as the workbook holds it: a formula cell's cached value, else the constant (None if
@@ -69,6 +79,33 @@ class Context:
     def sheet_names(self) -> list[str]:
         """The sheets this workbook has, in order, as the officer sees them (the guide lists exactly these)."""
         return ["填报说明", "基础数据", "评分表"] + (["自评表"] if self.system.goal_table else []) + ["扣分说明"]
+
+
+def sample_inputs(system, n: int = 3) -> list[dict]:
+    """All blank, then ``n`` seeded mixes: amounts, counts, rates, 是/否/partial points, scores and options."""
+    import random
+    out = [{}]
+    for seed in range(n):
+        rng = random.Random(seed)
+        raw = {}
+        for iid, spec in system.inputs.items():
+            k = spec.kind
+            if k == "amount":
+                raw[iid] = round(rng.uniform(1e4, 1e7), 2)
+            elif k == "count":
+                raw[iid] = float(rng.randint(0, 30))
+            elif k == "rate":
+                raw[iid] = round(rng.uniform(0.5, 1.0), 4)
+            elif k == "judgement":
+                raw[iid] = rng.choice(["是", "否", spec.max / 2])
+            elif k == "score":
+                raw[iid] = round(rng.uniform(0, spec.max), 1)
+            elif k == "flag":
+                raw[iid] = rng.choice(["是", "否"])
+            elif k == "choice":
+                raw[iid] = rng.choice(spec.options)
+        out.append(raw)
+    return out
 
 
 def amount_unit(system) -> str:

@@ -35,7 +35,10 @@ def write(ctx, ws):
         ctx.formula(ws, row, 8, *ctx.fx.rate(ws, row), center=True, fmt="0.00%")
         ctx.formula(ws, row, 9, *ctx.fx.reason(ws, row, ind), name=FANG, size=9)
         reason = ctx.value((ws.title, f"I{row}"))
-        fit_row(ws, row, [(ind.name, 22), (reason, 70)], size=9)
+        # sized for the longest reason it may show once the inputs are filled or changed, not only for this one
+        longest = max([reason] + [r.by_id(ind.id).reason or r.by_id(ind.id).error or "" for r in ctx.samples],
+                      key=lambda t: len(str(t or "")))
+        fit_row(ws, row, [(ind.name, 22), (longest, 70)], size=9)
         row += 1
     # subtotals by level: on a page of their own, under their own title and header
     ws.row_breaks.append(Break(id=row - 1))

@@ -67,7 +67,8 @@ def _tasks(ctx, ws, top, unit) -> int:
         cell(ws, row, 3, t.status if t else None, fill=INPUT_FILL, locked=False, name=FANG, size=9)
         for col, attr in zip((4, 5, 6, 7), AMOUNTS):
             cell(ws, row, col, getattr(t, attr) if t else None, fill=INPUT_FILL, locked=False, fmt="#,##0.00")
-        fit_row(ws, row, [(t.status if t else None, 30), (t.name if t else None, 16)], size=9, minimum=20)
+        # a blank row has room for two lines of what the department will type
+        fit_row(ws, row, [(t.status if t else None, 30), (t.name if t else None, 16)], size=9, minimum=32)
         row += 1
     merge(ws, top, 1, row - 1, 1, "年度主要任务完成情况", bold=True, center=True)
     merge(ws, row, 1, row, 3, "金额合计", bold=True, center=True)
@@ -118,6 +119,9 @@ def _indicators(ctx, ws, row):
     dv.add(f"H{head + 1}:H{row - 1}")
 
 
+MESSAGES_LONGEST = "无法判断：实际值应为实测数值，请人工判断"  # the longest text the 完成情况 formula produces
+
+
 def _indicator_row(ctx, ws, row, gr):
     """One performance indicator (``gr``, or None for an empty row): name, target, actual, 完成情况, 人工判断."""
     cell(ws, row, 4, gr.name if gr else None, fill=INPUT_FILL, locked=False)
@@ -128,4 +132,5 @@ def _indicator_row(ctx, ws, row, gr):
     cell(ws, row, 8, None, fill=INPUT_FILL, locked=False, center=True)
     ctx.formula(ws, row, 7, *ctx.fx.target(ws, row, gr), center=True, name=FANG, size=9)
     shown = ctx.value((ws.title, f"G{row}"))
-    fit_row(ws, row, [(gr.name if gr else None, 30), (shown, 15), (gr.actual if gr else None, 15)], size=9, minimum=20)
+    longest = max([str(shown or "")] + [MESSAGES_LONGEST], key=len)  # 完成情况 may say why it cannot judge
+    fit_row(ws, row, [(gr.name if gr else None, 30), (longest, 15), (gr.actual if gr else None, 15)], size=9, minimum=32)

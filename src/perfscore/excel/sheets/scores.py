@@ -69,8 +69,11 @@ def _footer(ctx, ws, first, row):
     merge(ws, row + 1, 1, row + 1, 6, "评分等级", bold=True, center=True)
     ctx.formula(ws, row + 1, 7, *ctx.fx.grade(ws, f"G{row}"), bold=True, center=True)
     total, grade = ctx.value((ws.title, f"G{row}")), ctx.value((ws.title, f"G{row + 1}"))
-    fit_row(ws, row, [(total, 14)])
-    fit_row(ws, row + 1, [(grade, 14)])
+    # room for the message the blank template shows (a list of missing items is longer and wraps on screen; the
+    # table keeps its two printed pages)
+    missing = "各项分数均未得出，无法合计"
+    fit_row(ws, row, [(max(str(total), missing, key=len), 14)])
+    fit_row(ws, row + 1, [(max(str(grade), "综合评分未得出，无法评定等级", key=len), 14)])
     merge(ws, row + 2, 1, row + 2, 6, "填表人", bold=True, center=True)
     ctx.formula(ws, row + 2, 7, *blank_safe("填报人", ctx.case.preparer if ctx.case else None), center=True)
     # the unit and year line, and the grade bands, printed with the table
