@@ -299,7 +299,7 @@ def test_score_formula_replaced_or_edited_is_reported_by_name(tmp_path, capsys):
 
 
 def test_formula_spelling_of_other_spreadsheets_is_not_an_edit():
-    from perfscore.receiving.check import normalise_formula
+    from perfscore.receiving.formula_key import formula_key as normalise_formula
     assert normalise_formula("='评分表'!$G$4") == normalise_formula("=评分表!G4")
     assert normalise_formula('=IF(ISNUMBER(F3), E3-F3, "—")') == normalise_formula('=if(isnumber(F3),E3-F3,"—")')
     assert normalise_formula('=_xlfn.IFERROR(A1,"a b")') == normalise_formula('=IFERROR(A1,"a b")')

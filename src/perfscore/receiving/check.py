@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from perfscore.engine.scoring import CaseResult, score_case
 from perfscore.engine.numbers import fmt_num
 from perfscore.errors import PerfscoreError
-from perfscore.receiving.formula_key import formula_key
 from perfscore.receiving.reader import (ERROR, WARNING, CellError, FilledWorkbook, case_from_filled, raw_inputs, read_filled,
                                         rules_system)
 
@@ -132,16 +130,6 @@ def consistency_items(filled: FilledWorkbook, system) -> list[Item]:
         except PerfscoreError as exc:
             items.append(Item(ERROR, name, f"不参与计分、用于数据核对的输入项填写有误：{exc}"))
     return items
-
-
-@lru_cache(maxsize=8192)
-def normalise_formula(text: str) -> tuple:
-    """A formula as compared (see ``formula_key``): the spelling Excel, WPS and LibreOffice change on saving removed."""
-    return formula_key(text)
-
-
-def _cut(s: str, n: int = 60) -> str:
-    return s if len(s) <= n else s[: n - 1] + "…"
 
 
 def check_workbook(path, system_path=None) -> CheckReport:

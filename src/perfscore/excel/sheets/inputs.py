@@ -15,7 +15,6 @@ from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from perfscore.engine.inputs import NA_TEXT
 from perfscore.engine.numbers import fmt_num
 from perfscore.engine.scoring import MISSING
 from perfscore.excel.fingerprint import LAYOUT_PLACEHOLDER
