@@ -1,6 +1,6 @@
 """Rule families: the scoring logic, with no numbers of its own.
 
-Every indicator in a system file names a family and its parameters. ``perfscore.engine.build.families`` reads
+Every indicator in a system file names a family and its parameters. ``perfscore.engine.reading.families`` reads
 and validates those parameters into an object with ``points`` (its maximum), ``inputs`` (the input ids it
 reads) and ``evaluate(values) -> Outcome``. Scores here are unrounded; the indicator rounds once, by the
 system's rounding mode. Each Outcome carries the figures it computed and a short Chinese phrase saying what was

@@ -4,7 +4,7 @@ A system file describes one region's 部门整体支出绩效评分表 as in for
 replaces it. Scoring year Y uses the newest file whose year ≤ Y, so a 2020 case keeps 2020 rules after 2021
 is added. Files live in the package (``systems/<region>/<year>.toml``) and in every folder of
 $PERFSCORE_SYSTEMS laid out the same way. What a loaded system holds: ``perfscore.engine.model``; how a file is
-read and validated: ``perfscore.engine.build``; the format: ``docs/indicator-system.md``.
+read and validated: ``perfscore.engine.reading``; the format: ``docs/indicator-system.md``.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from perfscore.engine.build import build_system
+from perfscore.engine.reading import build_system
 from perfscore.engine.model import System
 from perfscore.errors import SystemFileError, UnknownRegion, UnknownYear
 
