@@ -822,7 +822,7 @@ def test_summary_prints_readably_through_libreoffice(two_years, tmp_path, factor
     """40 departments (in two district sub-folders) and a comparison with last year, rendered to PDF."""
     import subprocess
 
-    from perfscore.report.render import pdf_pages, to_pdf
+    from perfscore.render import pdf_pages, to_pdf
     d = tmp_path / "收到的"
     variants = varied(factory.system, factory.base_case, 40, seed=81)
     for k, (raw, header) in enumerate(variants):

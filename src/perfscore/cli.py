@@ -415,7 +415,10 @@ command("freeze", "生成提交版：分数由引擎重新计算后写成数值�
 
 def cmd_collect(args, out):
     from perfscore.receiving.collect import run_collect
-    return run_collect(args, out)
+    write_memo = None
+    if getattr(args, "memo", None):
+        from perfscore.report.memo import write_memo
+    return run_collect(args, out, write_memo=write_memo)
 
 
 def _collect_args(p):

@@ -226,7 +226,7 @@ def freeze(path, output, *, force: bool = False, pdf: bool = False, notes: list 
         inject_cached_values(tmp, {}, stamp)
     written = [output]
     if pdf:
-        from perfscore.report.render import to_pdf
+        from perfscore.render import to_pdf
         written += to_pdf([output], output.parent)
     return written
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from perfscore.text import tight
+
 # column kinds
 TEXT, WRAP, SCORE, PCT, INT, NUMBER, LINK = "text", "wrap", "score", "pct", "int", "number", "link"
 FOOTER = "&C第 &P 页 共 &N 页"
@@ -259,7 +261,6 @@ def _sheet(wb, f, t: Table, subtitle: str) -> None:
                        "categories": [t.name, 3, c["categories"], 2 + n, c["categories"]],
                        "values": [t.name, 3, c["values"], 2 + n, c["values"]],
                        "data_labels": {"value": True, "font": {"size": 14}}, "fill": {"color": "#4472C4"}})
-        from perfscore.report.docx_report import tight
         _east_asian_fonts(ch)
         ch.set_title({"name": tight(c["title"] + "\n" + subtitle), "name_font": {"name": "黑体", "size": 16}})
         ch.set_x_axis({"name": c["x"], "name_font": {"name": "宋体", "size": 14},

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from perfscore.errors import PerfscoreError
 from perfscore.files import xml_text
 from perfscore.engine.numbers import fmt_num, fmt_pct
 from perfscore.report.outline import EVERY_LEVEL1, Outline, outline_for
+from perfscore.text import tight
 
 # ------------------------------------------------------------------------------------------ GB/T 9704-2012
 FONT_TITLE = "方正小标宋简体"
@@ -105,15 +105,6 @@ def _rate(score, weight, digits=2) -> str:
 
 def _count_zh(n: int) -> str:
     return "两" if n == 2 else (DIGITS_ZH[n] if 0 <= n <= 10 else str(n))
-
-
-_CJK = "\u4e00-\u9fff（），。；：、“”"
-_TIGHT = re.compile(rf"(?<=[{_CJK}])[ \u00a0]+(?=[0-9])|(?<=[0-9%])[ \u00a0]+(?=[{_CJK}])")
-
-
-def tight(text: str) -> str:
-    """No space between Chinese and figures, as an official document is set (the engine's reasons have some)."""
-    return _TIGHT.sub("", text)
 
 
 def _join_zh(items) -> str:
@@ -731,7 +722,7 @@ def write_report(source, output, *, force=False, pdf=False, outline_path=None, y
     if pdf:
         check_output(pdf_path, ".pdf", force, "PDF")
     if pdf:
-        from perfscore.report.render import soffice
+        from perfscore.render import soffice
         soffice()   # before anything is written: say now that LibreOffice is missing
     src = src or load_source(source, year=year, system_path=system_path, region=region)
     outline, note = outline_for(src.result.system, outline_path)
@@ -743,7 +734,7 @@ def write_report(source, output, *, force=False, pdf=False, outline_path=None, y
         built.save(tmp, title, src.case.department)
     written = [output]
     if pdf:
-        from perfscore.report.render import to_pdf
+        from perfscore.render import to_pdf
         with tempfile.TemporaryDirectory(prefix="perfscore-report-") as d:
             staged = Path(d) / ("report" + ".docx")
             staged.write_bytes(output.read_bytes())

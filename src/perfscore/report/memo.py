@@ -446,7 +446,7 @@ def write_memo(tables, facts, path, *, summary_name, folder, date=None, roster=N
                              previous=previous, drop=drop)
     b.save(path, title, "perfscore")
     if pdf is not None:
-        from perfscore.report.render import to_pdf
+        from perfscore.render import to_pdf
         with tempfile.TemporaryDirectory(prefix="perfscore-memo-") as tmp:
             staged = Path(tmp) / "memo.docx"
             staged.write_bytes(Path(path).read_bytes())
