@@ -19,7 +19,7 @@ from pathlib import Path
 
 from perfscore.errors import PerfscoreError
 from perfscore.receiving.collect.rows import clean, dept_key, system_key
-from perfscore.receiving.collect.tables import SUMMARY, UNRANKED
+from perfscore.receiving.collect.names import SUMMARY, UNRANKED
 
 COMPARE = "与上次对比"
 CHANGES = "指标增减"

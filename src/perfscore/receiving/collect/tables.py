@@ -23,13 +23,13 @@ import contextlib
 import math
 from collections import Counter
 
+from perfscore.receiving.collect.lastyear import compare_table
+from perfscore.receiving.collect.names import (DETAIL, DUPLICATE, GRADES, ISSUES, PROBLEMS, RANKING, RATES,
+                                               SCORES, SUMMARY, UNRANKED)
+from perfscore.receiving.collect.roster import match_roster, roster_table
 from perfscore.receiving.collect.rows import dept_key, system_key, system_of
 from perfscore.receiving.collect.sources import display_path
 
-SUMMARY, RANKING, RATES, GRADES, PROBLEMS = "汇总", "排名", "指标得分率", "等级分布", "异常"
-SCORES, ISSUES, DETAIL = "各指标得分", "问题清单", "扣分明细"
-DUPLICATE = "部门重复"
-UNRANKED = "未排名"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -135,7 +135,6 @@ def summary_tables(files, rows, *, names=None, links=None, previous=None, roster
     counted = [r for r in rows if r.get("scores") is not None and not r.get("copy")]
     matched = {}
     if roster is not None:
-        from perfscore.receiving.collect.roster import match_roster
         matched = match_roster(roster, rows)
     with_dept = roster is not None and roster.has_dept
 
@@ -334,11 +333,9 @@ def summary_tables(files, rows, *, names=None, links=None, previous=None, roster
               empty="无"),
     ]
     if roster is not None:
-        from perfscore.receiving.collect.roster import roster_table
         table, facts["roster"] = roster_table(roster, rows, names, links, matched)
         tables.append(table)
     if previous is not None:
-        from perfscore.receiving.collect.lastyear import compare_table  # (lastyear reads what this module writes)
         more, cmp_facts = compare_table(rows, rank, order, systems, previous, drop=drop)
         tables += more
         facts["compare"] = cmp_facts
