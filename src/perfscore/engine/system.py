@@ -16,6 +16,8 @@ from pathlib import Path
 from perfscore.engine.reading import build_system
 from perfscore.engine.model import System
 from perfscore.errors import SystemFileError, UnknownRegion, UnknownYear
+from perfscore.engine.tomlfile import read_toml
+from perfscore.files import missing_text
 
 PACKAGE_SYSTEMS = Path(__file__).parents[1] / "systems"
 DEFAULT_REGION = "shenzhen"
@@ -49,7 +51,6 @@ def region_folders(region: str, root=None) -> list[Path]:
 
 
 def load_system_file(path) -> System:
-    from perfscore.engine.tomlfile import read_toml
     path = Path(path)
     data = read_toml(path, SystemFileError)
     try:
@@ -118,7 +119,6 @@ def load_system(year: int | None = None, *, path=None, region: str = DEFAULT_REG
     if path is not None:
         p = Path(path)
         if not p.is_file():
-            from perfscore.files import missing_text
             raise SystemFileError(p, None, missing_text(p).replace("请检查路径", "请检查 --system 指定的路径"))
         system = _load(p)
         if year is not None and system.year > year:

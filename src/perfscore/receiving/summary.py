@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 
 from perfscore.text import tight
+from perfscore.errors import PerfscoreError
 
 # column kinds
 TEXT, WRAP, SCORE, PCT, INT, NUMBER, LINK = "text", "wrap", "score", "pct", "int", "number", "link"
@@ -135,7 +136,6 @@ def write_workbook(path, tables: list[Table], subtitle: str) -> None:
     """Write ``tables`` (one sheet each, in order) to ``path`` (the caller makes it atomic)."""
     import xlsxwriter
 
-    from perfscore.errors import PerfscoreError
     for t in tables:
         if len(t.rows) + len(t.notes) + 10 > MAX_ROWS:
             raise PerfscoreError(f"“{t.name}”表有 {len(t.rows)} 行，超过 Excel 工作表的行数上限（{MAX_ROWS} 行）："

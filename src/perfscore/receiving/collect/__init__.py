@@ -35,13 +35,15 @@ from perfscore.receiving.collect.sources import (display_path, expand_sources, l
                                                  scrub_paths, source_base)
 from perfscore.receiving.collect.tables import csv_cell, summary_tables, write_csv, write_summary  # noqa: F401  (csv_cell: tests)
 from perfscore.receiving.collect.workers import collect_rows, process_file  # noqa: F401  (process_file: fuzz.py)
+from perfscore.files import StagedOutputs, check_output
+from perfscore.receiving.collect.roster import read_roster
+from perfscore.render import soffice
 
 
 def run_collect(args, out, write_memo=None) -> int:
     """The command: find the files, score them in worker processes, write the summary (and CSV), report.
     ``write_memo``: with ``--memo``, the function that drafts the memo from the tables (``perfscore.report.memo.
     write_memo``, passed in by the CLI: the report layer sits above this one)."""
-    from perfscore.files import StagedOutputs, check_output
     t0 = time.perf_counter()
     if args.jobs is not None and args.jobs < 1:
         raise PerfscoreError("--jobs 应为正整数（并行进程数）")
@@ -63,14 +65,12 @@ def run_collect(args, out, write_memo=None) -> int:
     pdf_path = (check_output(memo_path.with_suffix(".pdf"), ".pdf", args.force, "汇总说明的 PDF", inputs=inputs)
                 if memo and getattr(args, "pdf", False) else None)
     if pdf_path is not None:
-        from perfscore.render import soffice
         soffice()   # before any file is read: say now that LibreOffice is missing
     paths = [p for p in (output, csv_path, memo_path, pdf_path) if p is not None]
     if len({str(Path(p).resolve()) for p in paths}) < len(paths):
         raise PerfscoreError("-o、--csv、--memo 给出的是同一个文件：请分别指定")
     roster = None
     if roster_path:
-        from perfscore.receiving.collect.roster import read_roster
         roster = read_roster(roster_path)
     with StagedOutputs(args.force) as staged:
         for p in paths:
