@@ -1,5 +1,6 @@
 """Compare how two source trees load the same mutated indicator-system files: every loaded system (described field
-by field, recursively) and every error message must be the same. For refactoring the system loader.
+by field, recursively) and every error message must be the same. For refactoring the system loader (src/perfscore/engine/reading/, called through
+engine/system.py's load_system_file).
 
     git archive <rev> src | tar -x -C /tmp/old
     .venv/bin/python scripts/diff_system_loading.py /tmp/old/src src -n 6000

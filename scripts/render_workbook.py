@@ -1,4 +1,4 @@
-"""Render workbooks to PDF and PNG pages with LibreOffice (CJK fonts aliased as in src/perfscore/report/render/fonts.conf).
+"""Render workbooks to PDF and PNG pages with LibreOffice (CJK fonts aliased as in src/perfscore/render/fonts.conf).
 
     .venv/bin/python scripts/render_workbook.py workbook/*.xlsm -o out/render
 
@@ -10,7 +10,7 @@ import sys
 import time
 
 from perfscore.errors import PerfscoreError
-from perfscore.report.render import pdf_fonts, pdf_pages, to_pdf, to_png
+from perfscore.render import pdf_fonts, pdf_pages, to_pdf, to_png
 
 
 def main():

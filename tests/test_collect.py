@@ -189,7 +189,11 @@ def _sheet(path, name):
     """The table of a summary sheet as dicts: the header is row 3 (under the title and subtitle rows); rows after
     the first empty one (notes under the table) are not part of it."""
     rows = list(openpyxl.load_workbook(path)[name].values)
-    assert rows[2][0] and rows[3 - 1] is not None
+    title, header = rows[0], rows[2]
+    assert isinstance(title[0], str) and title[0], f"{name}: row 1 is not the title: {title}"
+    labels = [h for h in header if h is not None]
+    assert header[0] and all(isinstance(h, str) for h in labels) and len(set(labels)) == len(labels), (
+        f"{name}: row 3 is not a header of distinct labels: {header}")
     out = []
     for r in rows[3:]:
         if all(v is None for v in r):
@@ -822,7 +826,7 @@ def test_summary_prints_readably_through_libreoffice(two_years, tmp_path, factor
     """40 departments (in two district sub-folders) and a comparison with last year, rendered to PDF."""
     import subprocess
 
-    from perfscore.report.render import pdf_pages, to_pdf
+    from perfscore.render import pdf_pages, to_pdf
     d = tmp_path / "收到的"
     variants = varied(factory.system, factory.base_case, 40, seed=81)
     for k, (raw, header) in enumerate(variants):

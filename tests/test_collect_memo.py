@@ -446,7 +446,7 @@ def test_memo_layout_and_fill_ins(batch):
 
 @pytest.mark.skipif(not RENDER, reason="needs LibreOffice and poppler: apt-get install libreoffice-writer poppler-utils")
 def test_memo_pdf_renders(batch, tmp_path):
-    from perfscore.report.render import pdf_fonts, pdf_pages, to_png
+    from perfscore.render import pdf_fonts, pdf_pages, to_png
     pdf = batch["out"] / "汇总说明.pdf"
     pages = pdf_pages(pdf)
     assert 3 <= len(pages) <= 12 and all(p["width"] < p["height"] for p in pages)
@@ -522,7 +522,7 @@ def pdf_text_sizes(pdf) -> list[list[float]]:
 def printed(batch, tmp_path_factory):
     if not RENDER:
         pytest.skip("needs LibreOffice and poppler: apt-get install libreoffice-calc poppler-utils fonts-noto-cjk")
-    from perfscore.report.render import to_pdf
+    from perfscore.render import to_pdf
     pdf = to_pdf([batch["path"]], tmp_path_factory.mktemp("printed"))[0]
     n = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout).group(1))
     texts = [subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), "-layout", str(pdf), "-"], capture_output=True,

@@ -312,7 +312,7 @@ def _bbox_pages(pdf):
 def test_rendered_pages_stay_inside_their_margins(tmp_path):
     """Both versions, blank and filled: no word outside the printable width (0.4 in margins, 1 pt slack), and the
     pages per sheet as laid out: 填报说明 1, 评分表 2, 扣分说明 2 (indicators, then the subtotals)."""
-    from perfscore.report.render import to_pdf
+    from perfscore.render import to_pdf
     paths = []
     for engine in ENGINES:
         for case in (None, CASE):

@@ -450,7 +450,7 @@ def test_empty_goal_rows_print_empty_in_libreoffice(tmp_path):
     import subprocess
 
     from perfscore.engine.case import REFERENCE_CASE, load_case
-    from perfscore.report.render import to_pdf
+    from perfscore.render import to_pdf
     from perfscore.engine.system import load_system
     from perfscore.excel.workbook import build_workbook, write_workbook
     system = load_system(2020)

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from perfscore import REFERENCE_CASE, load_case, load_system
-from perfscore.report.render import pdf_fonts, pdf_pages, to_pdf, to_png
+from perfscore.render import pdf_fonts, pdf_pages, to_pdf, to_png
 from perfscore.excel.workbook import build_workbook, write_workbook
 
 pytestmark = pytest.mark.skipif(

@@ -319,7 +319,7 @@ def test_committed_draft_equals_fresh_regeneration(tmp_path):
 @pytest.mark.skipif(not all(shutil.which(x) for x in ("soffice", "pdffonts", "pdfinfo", "pdftotext", "pdftoppm")),
                     reason="PDF needs: apt-get install libreoffice-writer poppler-utils fonts-noto-cjk fonts-arphic-ukai")
 def test_pdf_uses_only_installed_cjk_fonts(tmp_path):
-    from perfscore.report.render import pdf_fonts, pdf_pages, to_png
+    from perfscore.render import pdf_fonts, pdf_pages, to_png
     out = tmp_path / "报告.docx"
     assert main(["report", str(REFERENCE_CASE), "-o", str(out), "--pdf"], out=io.StringIO()) == EXIT_OK
     pdf = out.with_suffix(".pdf")

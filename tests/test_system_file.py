@@ -148,9 +148,9 @@ def test_every_packaged_input_names_its_source(system2020):
 
 
 def test_every_rule_family_has_a_builder():
-    """A family added to rules.py without a reader in build/families.py could never be named in a system file."""
+    """A family added to rules.py without a reader in reading/families.py could never be named in a system file."""
     from perfscore.engine import rules as R
-    from perfscore.engine.build.families import BUILDERS
+    from perfscore.engine.reading.families import BUILDERS
     assert set(BUILDERS) == set(R.FAMILIES)
     for fam, builder in BUILDERS.items():
-        assert builder.__module__ == "perfscore.engine.build.families", fam
+        assert builder.__module__ == "perfscore.engine.reading.families", fam

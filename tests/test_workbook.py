@@ -1,13 +1,17 @@
 """The built macro-enabled workbook, checked by real parts: olevba, LibreOffice, the `formulas` engine, openpyxl."""
+import datetime
 import json
 import os
 import shutil
 import subprocess
 import time
+import types
 import zipfile
 from pathlib import Path
 
 import openpyxl
+import openpyxl.packaging.core
+import openpyxl.writer.excel
 import pytest
 from oletools.olevba import VBA_Parser
 
@@ -211,9 +215,24 @@ def test_committed_workbook_equals_fresh_regeneration(tmp_path, name, system_, c
     assert not diff, "workbook/ is stale (run `perfscore demo --force` and commit):\n" + "\n".join(diff)
 
 
-def test_regeneration_is_stable(tmp_path, system):
+def test_regeneration_is_stable(tmp_path, system, monkeypatch):
+    """Built a day and a second later (the clocks openpyxl and zipfile read, moved on instead of sleeping), the
+    workbook is the same but for the times in docProps/core.xml."""
     a, b = tmp_path / "a.xlsm", tmp_path / "b.xlsm"
     write_workbook(build_workbook(system), a)
-    time.sleep(1.1)
+    later = datetime.timedelta(days=1, seconds=1)
+
+    class Later(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.datetime.now(tz) + later
+
+    clock = types.SimpleNamespace(datetime=Later, timezone=datetime.timezone)
+    monkeypatch.setattr(openpyxl.packaging.core, "datetime", clock)
+    monkeypatch.setattr(openpyxl.writer.excel, "datetime", clock)
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + later.total_seconds())
     write_workbook(build_workbook(system), b)
+    with zipfile.ZipFile(a) as za, zipfile.ZipFile(b) as zb:
+        assert za.read("docProps/core.xml") != zb.read("docProps/core.xml")  # the clock did move
     assert diff_workbooks(a, b) == []

@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 
 from perfscore import udfs
 from perfscore.excel.cache import sheet_parts
+from perfscore.excel.native import evaluate
 from perfscore.engine.case import Case, CaseInput
 from perfscore.engine.scoring import score_case
 from perfscore.excel.workbook import HEADER_FIELDS, YEAR_NAME, build_workbook, write_workbook
@@ -198,7 +199,7 @@ class VariantFactory:
             fn = f.split("(", 1)[0]
             header_ref = re.fullmatch(r'IF\((\w+)="","",\1\)', f)
             if key in self.exprs:  # built from a native expression (扣分说明's 得分, 扣分, 得分率, 小计)
-                v = self.exprs[key].ev(lambda k: ref_value(*k))
+                v = evaluate(self.exprs[key], lambda k: ref_value(*k))
             elif header_ref and header_ref.group(1) in ("部门名称", "填报人"):
                 v = header.get(header_ref.group(1)) or ""
             elif header_ref and header_ref.group(1) == "预算年度":

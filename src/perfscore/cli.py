@@ -73,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ------------------------------------------------------------------------------------------ commands
 def _load_for(args, case=None):
-    from perfscore.engine.system import load_system
-    from perfscore.engine.system import DEFAULT_REGION
+    from perfscore.engine.system import load_system  # lazy: start-up
+    from perfscore.engine.system import DEFAULT_REGION  # lazy: start-up
     year = args.year if args.year is not None else (case.year if case else None)
     region = _region_arg(args) or getattr(case, "region", None) or DEFAULT_REGION
     return load_system(year, path=args.system, region=region)
@@ -84,14 +84,14 @@ def _region_arg(args):
     """--region as given: None when absent; anything given (even empty) must be an installed region's key."""
     if args.region is None:
         return None
-    from perfscore.engine.system import require_region
+    from perfscore.engine.system import require_region  # lazy: start-up
     return require_region(args.region)
 
 
 def _score_and_print(case, system, as_json, out):
-    from perfscore.engine.crosscheck import cross_check
-    from perfscore.engine.scoring import score_case
-    from perfscore.report.terminal import assumed_block, findings_block, score_table
+    from perfscore.engine.crosscheck import cross_check  # lazy: start-up
+    from perfscore.engine.scoring import score_case  # lazy: start-up
+    from perfscore.report.terminal import assumed_block, findings_block, score_table  # lazy: start-up
     case.check_against(system)
     result = score_case(system, case.raw_values())
     findings = cross_check(case, result)
@@ -110,7 +110,7 @@ def _score_and_print(case, system, as_json, out):
 
 
 def cmd_score(args, out):
-    from perfscore.engine.case import load_case
+    from perfscore.engine.case import load_case  # lazy: start-up
     case = load_case(args.case)
     system = _load_for(args, case)
     result, findings = _score_and_print(case, system, args.json, out)
@@ -126,7 +126,7 @@ command("score", "为一个案例计分：列出每项指标的分值、得分�
 
 
 def cmd_inputs(args, out):
-    from perfscore.report.terminal import inputs_table
+    from perfscore.report.terminal import inputs_table  # lazy: start-up
     system = _load_for(args)
     if args.json:
         out.write(json.dumps([{"id": s.id, "name": s.name, "kind": s.kind, "unit": s.unit, "min": s.min,
@@ -149,8 +149,8 @@ DEMO_DIR = "workbook"
 
 def demo_outputs():
     """(file name, system, case) of the workbooks `perfscore demo` writes under workbook/."""
-    from perfscore.engine.case import REFERENCE_CASE, load_case
-    from perfscore.engine.system import available_years, load_system
+    from perfscore.engine.case import REFERENCE_CASE, load_case  # lazy: start-up
+    from perfscore.engine.system import available_years, load_system  # lazy: start-up
     case = load_case(REFERENCE_CASE)
     newest = load_system(available_years()[-1])
     return [(f"评分表模板_{newest.year}.xlsm", newest, None),
@@ -178,7 +178,7 @@ def _demo_write(target, write, force, out, suffix):
     import tempfile
     from pathlib import Path
 
-    from perfscore.receiving.compare import diff_workbooks
+    from perfscore.receiving.compare import diff_workbooks  # lazy: start-up
     if target.exists() and not force:
         fd, tmp = tempfile.mkstemp(suffix=suffix, dir=target.parent)
         os.close(fd)
@@ -198,8 +198,8 @@ def _demo_folder(output):
     """demo's -o: a folder (made if missing) that can be written to; a file, or a file's name, is refused."""
     from pathlib import Path
 
-    from perfscore.errors import PerfscoreError
-    from perfscore.files import os_error_text, writable_folder
+    from perfscore.errors import PerfscoreError  # lazy: start-up
+    from perfscore.files import os_error_text, writable_folder  # lazy: start-up
     folder = Path(output)
     hint = f"demo 的 -o 是写入工作簿和报告草稿的目录（不存在时新建），例如 -o {folder.parent / 'perfscore示例'}"
     if folder.exists() and not folder.is_dir():
@@ -218,10 +218,10 @@ def _demo_folder(output):
 def cmd_demo(args, out):
     from pathlib import Path
 
-    from perfscore.engine.case import REFERENCE_CASE, load_case
-    from perfscore.report.docx_report import write_report
-    from perfscore.engine.system import load_system
-    from perfscore.excel.workbook import build_workbook, write_workbook
+    from perfscore.engine.case import REFERENCE_CASE, load_case  # lazy: start-up
+    from perfscore.report.docx_report import write_report  # lazy: start-up
+    from perfscore.engine.system import load_system  # lazy: start-up
+    from perfscore.excel.workbook import build_workbook, write_workbook  # lazy: start-up
     folder = _demo_folder(args.output)  # before anything is printed: a wrong -o is said at once
     case = load_case(REFERENCE_CASE)
     out.write("参考案例：按 2020 年深圳市评分表重新计算一份真实自评报告，并核对报告自己写出的数字。\n\n")
@@ -246,7 +246,7 @@ command("demo", "为参考案例（深圳市科技开发交流中心 2020 年度
 
 
 def cmd_validate(args, out):
-    from perfscore.engine.system import load_system_file
+    from perfscore.engine.system import load_system_file  # lazy: start-up
     s = load_system_file(args.path)
     out.write(f"指标体系文件有效：{s.name}，{s.year} 年起适用，{len(s.indicators)} 项三级指标，"
               f"{len(s.inputs)} 个输入项，总分 {s.total:g}。\n")
@@ -264,9 +264,9 @@ def _workbook_out(args, system, default_name):
 
 
 def cmd_template(args, out):
-    from perfscore.engine.case import load_case
-    from perfscore.engine.system import load_system, require_exact_year
-    from perfscore.excel.workbook import build_workbook, write_workbook
+    from perfscore.engine.case import load_case  # lazy: start-up
+    from perfscore.engine.system import load_system, require_exact_year  # lazy: start-up
+    from perfscore.excel.workbook import build_workbook, write_workbook  # lazy: start-up
     case = load_case(args.case) if args.case else None
     if args.system:
         system = load_system(args.year, path=args.system)
@@ -287,7 +287,7 @@ def cmd_template(args, out):
 
 
 def raise_usage(msg):
-    from perfscore.errors import PerfscoreError
+    from perfscore.errors import PerfscoreError  # lazy: start-up
     raise PerfscoreError(msg)
 
 
@@ -311,8 +311,8 @@ command("template", "按某年度的指标体系生成评分工作簿：基础�
 def cmd_macros(args, out):
     from pathlib import Path
 
-    from perfscore.engine.system import load_system_file
-    from perfscore.excel.xlwings_bridge import generate_udf_module
+    from perfscore.engine.system import load_system_file  # lazy: start-up
+    from perfscore.excel.xlwings_bridge import generate_udf_module  # lazy: start-up
     target = Path(args.output) / "xlwings_udfs.bas"
     text = generate_udf_module(systems=[load_system_file(args.system)] if args.system else None)
     if target.exists() and not args.force:
@@ -326,7 +326,7 @@ def cmd_macros(args, out):
 
 
 def _atomic_write_text(path, text):
-    from perfscore.files import atomic_output
+    from perfscore.files import atomic_output  # lazy: start-up
     with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
         f.write(text)
 
@@ -340,7 +340,7 @@ command("macros", "重新生成 VBA 模块 xlwings_udfs.bas（xlwings 的函数�
 
 
 def cmd_doctor(args, out):
-    from perfscore.deploy.doctor import report, run_checks
+    from perfscore.deploy.doctor import report, run_checks  # lazy: start-up
     try:
         text, ok = report(run_checks(args.workbook), args.workbook)
         out.write(text + "\n")
@@ -375,7 +375,7 @@ command("doctor", "检查 Excel 实际会启动的 Python：从哪里找到（�
 
 
 def cmd_bundle(args, out):
-    from perfscore.deploy.bundle import build_bundle
+    from perfscore.deploy.bundle import build_bundle  # lazy: start-up
     b = build_bundle(args.output, args.python, force=args.force, log=lambda m: out.write(m + "\n"))
     out.write(f"已生成离线安装包 {b.path}（perfscore {b.version}，{len(b.wheels)} 个 wheel，共 {b.size / 1024 / 1024:.1f} MB）。\n"
               f"把整个目录拷到目标电脑，先为所有用户安装 64 位 Python {args.python}，再以管理员身份运行 install.bat"
@@ -393,7 +393,7 @@ command("bundle", "在任何一台能上网的电脑上生成给 Windows 内网�
 
 
 def cmd_check(args, out):
-    from perfscore.receiving.check import check_workbook, report_text
+    from perfscore.receiving.check import check_workbook, report_text  # lazy: start-up
     rep = check_workbook(args.workbook, args.system)
     out.write(report_text(rep) + "\n")
     return EXIT_OK if rep.passed else EXIT_UNSCORABLE
@@ -407,7 +407,7 @@ command("check", "检查一份填好的工作簿：说明是哪一种工作簿�
 
 
 def cmd_freeze(args, out):
-    from perfscore.receiving.check import FreezeRefused, freeze, report_text
+    from perfscore.receiving.check import FreezeRefused, freeze, report_text  # lazy: start-up
     notes = []
     try:
         written = freeze(args.workbook, args.output, force=args.force, pdf=args.pdf, notes=notes, system_path=args.system)
@@ -435,8 +435,11 @@ command("freeze", "生成提交版：分数由引擎重新计算后写成数值�
 
 
 def cmd_collect(args, out):
-    from perfscore.receiving.collect import run_collect
-    return run_collect(args, out)
+    from perfscore.receiving.collect import run_collect  # lazy: start-up
+    write_memo = None
+    if getattr(args, "memo", None):
+        from perfscore.report.memo import write_memo  # lazy: start-up
+    return run_collect(args, out, write_memo=write_memo)
 
 
 def _collect_args(p):
@@ -467,8 +470,8 @@ command("collect", "汇总大量填好的工作簿：逐一重新计分和检查
 
 
 def cmd_rules(args, out):
-    from perfscore.receiving.annual import diff_systems
-    from perfscore.engine.system import available_regions, available_years, load_system
+    from perfscore.receiving.annual import diff_systems  # lazy: start-up
+    from perfscore.engine.system import available_regions, available_years, load_system  # lazy: start-up
     if args.action == "list":
         out.write("现有指标体系（地区：年度，每个年度的文件适用到该地区下一个年度的文件为止）：\n")
         for region in available_regions():
@@ -493,7 +496,7 @@ command("rules", "查看指标体系：list 列出现有年度；diff 列出两�
 
 
 def cmd_carry_forward(args, out):
-    from perfscore.receiving.annual import carry_forward
+    from perfscore.receiving.annual import carry_forward  # lazy: start-up
     carried, missing = carry_forward(args.last, args.year, args.output, system_path=args.system,
                                      old_system_path=args.old_system, force=args.force)
     out.write(f"已生成 {args.output}：带入部门名称、填报人、联系电话"
@@ -515,7 +518,7 @@ command("carry-forward", "生成新年度工作簿，并从上年工作簿带入
 
 
 def cmd_report(args, out):
-    from perfscore.report.docx_report import Unscorable, write_report
+    from perfscore.report.docx_report import Unscorable, write_report  # lazy: start-up
     try:
         written = write_report(args.source, args.output, force=args.force, pdf=args.pdf, outline_path=args.outline,
                                year=args.year, system_path=args.system, region=args.region,
@@ -565,8 +568,8 @@ class SafeStream:
 
 
 def main(argv=None, out=None) -> int:
-    from perfscore.errors import PerfscoreError
-    from perfscore.files import os_error_text
+    from perfscore.errors import PerfscoreError  # lazy: start-up
+    from perfscore.files import os_error_text  # lazy: start-up
     out = SafeStream(out or sys.stdout)
     parser = build_parser()
     try:

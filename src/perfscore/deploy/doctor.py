@@ -307,12 +307,12 @@ class WorkbookInfo:
 def read_workbook(path) -> WorkbookInfo:
     import zipfile
 
-    from perfscore.engine.system import is_region_key
-    from perfscore.errors import PerfscoreError
-    from perfscore.files import damaged_as_error
-    from perfscore.receiving.reader import read_filled
-    from perfscore.excel.vba.extract import VbaReadError, workbook_modules
-    from perfscore.excel.xlconf import read_conf_sheet
+    from perfscore.engine.system import is_region_key  # lazy: survives a broken install
+    from perfscore.errors import PerfscoreError  # lazy: survives a broken install
+    from perfscore.files import damaged_as_error  # lazy: survives a broken install
+    from perfscore.receiving.reader import read_filled  # lazy: survives a broken install
+    from perfscore.excel.vba.extract import VbaReadError, workbook_modules  # lazy: survives a broken install
+    from perfscore.excel.xlconf import read_conf_sheet  # lazy: survives a broken install
     path = Path(path)
     filled = read_filled(path)  # refuses anything that is not a sane perfscore workbook, in Chinese
     title = ""
@@ -342,7 +342,7 @@ def _system_name(path) -> str | None:
     """The system's name as the 填报说明 sheet states it: “本工作簿按《<name>》<year> 年版计分”."""
     from python_calamine import CalamineWorkbook
 
-    from perfscore.errors import PerfscoreError
+    from perfscore.errors import PerfscoreError  # lazy: survives a broken install
     try:
         wb = CalamineWorkbook.from_path(str(path))
         if "填报说明" not in wb.sheet_names:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from perfscore.errors import CaseFileError
 from perfscore.engine.schema import Node
+from perfscore.engine.tomlfile import read_toml
 
 PACKAGE_CASES = Path(__file__).parents[1] / "cases"
 REFERENCE_CASE = PACKAGE_CASES / "shenzhen-2020-reference.toml"
@@ -130,7 +131,6 @@ def _input_value(node, key, v):
 
 
 def load_case(path) -> Case:
-    from perfscore.engine.tomlfile import read_toml
     path = Path(path)
     data = read_toml(path, CaseFileError)
     f = str(path)

@@ -1,5 +1,5 @@
 """What an indicator system is, once loaded: levels, indicators with their compiled rules, inputs, measures,
-grades, the goal table and sanity checks. Built from a TOML file by ``perfscore.engine.build``; found by year and
+grades, the goal table and sanity checks. Built from a TOML file by ``perfscore.engine.reading``; found by year and
 region by ``perfscore.engine.system``."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Rule families: the scoring logic, with no numbers of its own.
 
-Every indicator in a system file names a family and its parameters. ``perfscore.engine.build.families`` reads
+Every indicator in a system file names a family and its parameters. ``perfscore.engine.reading.families`` reads
 and validates those parameters into an object with ``points`` (its maximum), ``inputs`` (the input ids it
 reads) and ``evaluate(values) -> Outcome``. Scores here are unrounded; the indicator rounds once, by the
 system's rounding mode. Each Outcome carries the figures it computed and a short Chinese phrase saying what was
@@ -14,6 +14,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from perfscore.errors import PerfscoreError, ZeroDenominator
+from perfscore.engine import formula as N
 from perfscore.engine.numbers import Interval, fmt_num, fmt_pct, fmt_pct_short
 
 EPS = 1e-9  # scores are sums of a few products; anything this small is float noise
@@ -313,11 +314,10 @@ class _MeasureRule(Rule):
         shown = f"{fig.formula} = {fig.display}" if m.note and fig.formula else fig.display
         return f"{m.label} {shown}" + (f"（{paren}）" if paren else "") + rest
 
-    # ---- native formula (Excel-formula workbook, see native.py): zero denominator, maximum and domain guards
+    # ---- native formula (Excel-formula workbook; the language: formula.py): zero denominator, maximum and domain guards
     def _native_measure(self, nx):
         """-> (MeasureX, guards, wrap) where wrap(normal, inf, policy_full, policy_zero) picks the branch the
         denominator calls for; guards are the messages Measure.evaluate / _measure raise, in the same order."""
-        from perfscore.excel import native as N
         m = self.measure
         mx = nx.measure(m)
         guards = []
@@ -349,7 +349,6 @@ class _MeasureRule(Rule):
         return mx, guards, wrap
 
     def _native_over_max(self, nx):
-        from perfscore.excel import native as N
         m = self.measure
         lim = fmt_pct_short(m.max) if m.percent else fmt_num(m.max)
         return N.CAT(f"数据矛盾：{m.label}按 ", nx.formula_text(m), " 计算为 ", self._native_display(nx, nx.measure(m)),
@@ -365,7 +364,6 @@ class _MeasureRule(Rule):
     def _native_say(self, nx, mx, rest="", desc=None):
         """As _say: label, the figure (with its formula when the measure declares a reading), the band and the
         reading in brackets, then ``rest``."""
-        from perfscore.excel import native as N
         m = self.measure
         shown = self._native_display(nx, mx)
         if m.note and m.den:
@@ -397,7 +395,6 @@ class Bands(_MeasureRule):
         raise AssertionError("bands validated to cover the domain")  # pragma: no cover
 
     def native(self, nx):
-        from perfscore.excel import native as N
         m = self.measure
         mx, guards, wrap = self._native_measure(nx)
         inf_band = next((b for b in self.bands if math.isinf(b[0].hi)), self.bands[-1])
@@ -436,7 +433,6 @@ class RatioPoints(_MeasureRule):
         return Outcome(r * self.points, self._say(fig), "capped" if capped else "ratio", (fig,))
 
     def native(self, nx):
-        from perfscore.excel import native as N
         m = self.measure
         mx, guards, wrap = self._native_measure(nx)
         plain = N.IF(mx.cmp > self.cap, self.cap, N.MAX(self._native_value(mx), 0)) * self.points
@@ -490,7 +486,6 @@ class LinearDeduction(_MeasureRule):
         return Outcome(score, self._say(fig, said), "deducted", (fig,))
 
     def native(self, nx):
-        from perfscore.excel import native as N
         m = self.measure
         mx, guards, wrap = self._native_measure(nx)
         sign = 1 if self.direction == "above" else -1
@@ -538,7 +533,6 @@ class StepDeduction(_MeasureRule):
                        f"steps:{steps}", (fig,))
 
     def native(self, nx):
-        from perfscore.excel import native as N
         m = self.measure
         mx, guards, wrap = self._native_measure(nx)
         gap = (self.target - mx.cmp) if self.direction == "below" else (mx.cmp - self.target)
@@ -569,7 +563,6 @@ class PerItemPenalty(Rule):
                        (Figure(self.input, self.what, n, False),))
 
     def native(self, nx):
-        from perfscore.excel import native as N
         n = nx.val(self.input)
         return N.NativeRule([], N.MAX(self.points - n * self.per_item, self.floor),
                             N.CAT(f"{self.what} ", n, f" {self.unit}"))
@@ -593,7 +586,6 @@ class Checklist(Rule):
 
     def native(self, nx):
         """Each item rounded as its reason states it, then added."""
-        from perfscore.excel import native as N
         vals = [(nx.round(nx.val(i)), pts, label) for i, pts, label in self.items]
         score = N.SUM(*[v for v, _, _ in vals])
         short = [N.IF(v < pts, N.CAT(f"；第{k}项“{label}”",
@@ -614,7 +606,6 @@ class Tiered(Rule):
         return Outcome(self.options[choice], f"{self.label}：{choice}", f"tier:{choice}")
 
     def native(self, nx):
-        from perfscore.excel import native as N
         idx = nx.val(self.input)
         return N.NativeRule([], N.fn("CHOOSE", idx, *self.options.values()),
                             N.CAT(f"{self.label}：", N.fn("CHOOSE", idx, *self.options)))
@@ -630,7 +621,6 @@ class Manual(Rule):
         return Outcome(v, f"{self.label}评定 {fmt_num(v)} 分（满分 {fmt_num(self.points)} 分）", "judged")
 
     def native(self, nx):
-        from perfscore.excel import native as N
         v = nx.val(self.input)
         return N.NativeRule([], v, N.CAT(f"{self.label}评定 ", nx.num(v), f" 分（满分 {fmt_num(self.points)} 分）"))
 
@@ -675,7 +665,6 @@ class QuarterlyProgress(Rule):
         return Outcome(total, "；".join(behind) + f"（全年平均执行率 {fmt_pct(avg)}，{how}）", "behind", tuple(figs))
 
     def native(self, nx):
-        from perfscore.excel import native as N
         each = self.capping == "each_quarter"
         ratios, behind, total = [], [], None
         for (i, sched, pts), label in zip(self.quarters, self.labels):
@@ -715,7 +704,6 @@ class Composite(Rule):
 
     def native(self, nx):
         """Each part's score clamped and rounded as its reason states it, then added; guards in part order."""
-        from perfscore.excel import native as N
         parts = tuple((name, r.points, r.native(nx)) for name, r in self.parts)
         guards = [g for _, _, p in parts for g in p.guards]
         score = N.SUM(*[nx.round(N.MIN(N.MAX(p.score, 0), pts)) for _, pts, p in parts])

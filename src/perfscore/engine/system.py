@@ -4,7 +4,7 @@ A system file describes one region's 部门整体支出绩效评分表 as in for
 replaces it. Scoring year Y uses the newest file whose year ≤ Y, so a 2020 case keeps 2020 rules after 2021
 is added. Files live in the package (``systems/<region>/<year>.toml``) and in every folder of
 $PERFSCORE_SYSTEMS laid out the same way. What a loaded system holds: ``perfscore.engine.model``; how a file is
-read and validated: ``perfscore.engine.build``; the format: ``docs/indicator-system.md``.
+read and validated: ``perfscore.engine.reading``; the format: ``docs/indicator-system.md``.
 """
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from perfscore.engine.build import build_system
+from perfscore.engine.reading import build_system
 from perfscore.engine.model import System
 from perfscore.errors import SystemFileError, UnknownRegion, UnknownYear
+from perfscore.engine.tomlfile import read_toml
+from perfscore.files import missing_text
 
 PACKAGE_SYSTEMS = Path(__file__).parents[1] / "systems"
 DEFAULT_REGION = "shenzhen"
@@ -49,7 +51,6 @@ def region_folders(region: str, root=None) -> list[Path]:
 
 
 def load_system_file(path) -> System:
-    from perfscore.engine.tomlfile import read_toml
     path = Path(path)
     data = read_toml(path, SystemFileError)
     try:
@@ -118,7 +119,6 @@ def load_system(year: int | None = None, *, path=None, region: str = DEFAULT_REG
     if path is not None:
         p = Path(path)
         if not p.is_file():
-            from perfscore.files import missing_text
             raise SystemFileError(p, None, missing_text(p).replace("请检查路径", "请检查 --system 指定的路径"))
         system = _load(p)
         if year is not None and system.year > year:

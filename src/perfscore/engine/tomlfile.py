@@ -7,6 +7,7 @@ import re
 import stat
 import tomllib
 from pathlib import Path
+from perfscore.files import missing_text
 
 MAX_TOML_BYTES = 2 * 1024 * 1024  # the 2020 indicator system is 40 KB, the reference case 17 KB
 
@@ -67,7 +68,6 @@ def read_toml(path, error) -> dict:
         raise error(path, None, "没有读取权限：请检查文件权限") from None
     except OSError as exc:
         if not path.is_file():  # not there, a link that loops or points nowhere
-            from perfscore.files import missing_text
             raise error(path, None, missing_text(path)) from None
         raise error(path, None, f"无法读取文件（{exc.strerror or type(exc).__name__}）：请检查路径") from None
     if len(raw) > MAX_TOML_BYTES:

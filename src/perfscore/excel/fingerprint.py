@@ -28,6 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from perfscore.excel.package import CellError, Package, read_package, single_cell
+from perfscore.excel.layout import CONF_SHEET
+from perfscore.excel.vba.extract import read_modules
 
 LAYOUT_TEXT = re.compile(r"（版式 ([0-9a-f]{12})）")
 LAYOUT_PLACEHOLDER = "（版式 000000000000）"
@@ -120,7 +122,6 @@ def layout_of(pkg: Package, region: str, year: int, kind: str, inputs: set, layo
         if target:
             lay.names[name] = list(target)
     if pkg.vba is not None:
-        from perfscore.excel.vba.extract import read_modules
         lay.vba = {k: normal_vba(v) for k, v in read_modules(pkg.vba).items()}
         lay.vba_sha256 = hashlib.sha256(pkg.vba).hexdigest()
     lay.layout_id = lay.digest()
@@ -159,7 +160,7 @@ def generator_digest() -> str:
 
 @lru_cache(maxsize=1)
 def _generator_digest() -> str:
-    import perfscore
+    import perfscore  # lazy: only the package's folder, when hashing the generator
     root = Path(perfscore.__file__).parent
     h = hashlib.sha256()
     for sub in ("excel", "engine", "udfs.py"):
@@ -212,7 +213,7 @@ def template_for(system, kind: str) -> Layout:
 
 def build_layout(system, kind: str) -> Layout:
     """Generate the blank workbook of ``kind``, save it as the template command would, and read it back."""
-    from perfscore.excel.workbook import build_workbook, layout_cell, unlocked_cells, write_workbook
+    from perfscore.excel.workbook import build_workbook, layout_cell, unlocked_cells, write_workbook  # lazy: cycle
     engine = "excel" if kind == "excel" else "python"
     built = build_workbook(system, None, engine=engine)
     inputs = unlocked_cells(built.wb)
@@ -220,7 +221,6 @@ def build_layout(system, kind: str) -> Layout:
         path = write_workbook(built, Path(d) / ("t.xlsx" if engine == "excel" else "t.xlsm"), stamp=False)
         pkg = read_package(path)
     if kind == "values":  # the values-only copy freeze writes: no xlwings.conf, no VBA, formulas become values
-        from perfscore.excel.layout import CONF_SHEET
         pkg.sheets = [s for s in pkg.sheets if s.title != CONF_SHEET]
         pkg.vba = None
     return layout_of(pkg, system.key or "shenzhen", system.year, kind, inputs, layout_cell(built))

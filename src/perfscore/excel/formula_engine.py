@@ -40,7 +40,7 @@ def register_udfs():
     import formulas
     from formulas.functions import wrap_func
 
-    from perfscore.udfs import all_functions
+    from perfscore.udfs import all_functions  # lazy: with the formulas package (test extra)
     funcs = formulas.get_functions()
     for name, f in all_functions().items():
         funcs[name] = wrap_func(_adapter(f))

@@ -1,9 +1,11 @@
 """Native spreadsheet formulas: the rules written with the spreadsheet's own functions (the Excel-formula workbook).
 
 Each rule family translates itself (``Rule.native`` in ``rules.py``, beside its Python ``evaluate``); this module
-holds what they share: a small formula-expression type ``X`` that renders to formula text *and* evaluates in
-Python with spreadsheet semantics (so the workbook's cached values are what its own formulas compute), the
-helper cells that validate each input, and the assembly of an indicator's score, reason, totals and grade.
+holds what they share on the Excel side: ``evaluate``, which computes an expression of the formula language
+(``perfscore.engine.formula``: ``X``, ``IF``, ``CAT``…, re-exported here) in Python with spreadsheet semantics, so
+the workbook's cached values are what its own formulas compute; ``Nx``, what a translation refers to (each
+input's cells); the helper cells that validate each input; and the assembly of an indicator's score, reason,
+totals and grade.
 
 Only functions that Excel 2010, WPS and LibreOffice all have are used (``ALLOWED_FUNCTIONS``);
 ``check_formula`` enforces that, the 8,192-character limit and the 64-level nesting limit on the formula text.
@@ -18,25 +20,22 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from perfscore.errors import PerfscoreError
 from perfscore.engine.inputs import NA_TEXT
+from perfscore.engine.formula import (ABS, ALLOWED_FUNCTIONS, AND, CAT, IF, INT, ISBLANK, ISNUMBER, MAX, MIN,  # noqa: F401
+                                      NOT, OR, ROUND, SUM, Fn, NativeRule, Num, Op, Ref, Rng, Str, X, chain,
+                                      first_message, fn, interval_test, lit)
 from perfscore.engine.numbers import NO, SPACES, YES, _ASC, typed_text
 
-# Functions present in Excel 2010, WPS and LibreOffice (see docs/excel-formula-workbook.md).
-ALLOWED_FUNCTIONS = frozenset({
-    "IF", "AND", "OR", "NOT", "MIN", "MAX", "SUM", "SUMPRODUCT", "COUNT", "ROUND", "INT", "ABS", "ISBLANK",
-    "ISNUMBER", "ISTEXT", "ISERROR", "IFERROR", "INDEX", "MATCH", "CHOOSE", "TEXT", "LEN", "VALUE", "LEFT",
-    "MID", "RIGHT", "ASC", "SUBSTITUTE",
-})
 FORBIDDEN_EXAMPLES = ("LET", "LAMBDA", "IFS", "SWITCH", "XLOOKUP", "TEXTJOIN", "CONCAT", "MAXIFS", "MINIFS")
 MAX_LENGTH, MAX_NESTING = 8192, 64
 CMP_DIGITS = 12  # ratios are rounded to this many decimals before any comparison (see module docstring)
 
 
-# ============================================================================================ expressions
+# ============================================================================================ evaluation
 class XlError(Exception):
     """A spreadsheet error value (#DIV/0!, #VALUE!) during evaluation."""
 
@@ -45,188 +44,38 @@ class XlError(Exception):
         self.code = code
 
 
-class X:
-    """A formula expression: ``text()`` for the cell, ``ev(env)`` for its value with spreadsheet semantics."""
-
-    def text(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def ev(self, env):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    # arithmetic, comparison and concatenation build new expressions
-    def __add__(self, o): return Op("+", self, lit(o))
-    def __radd__(self, o): return Op("+", lit(o), self)
-    def __sub__(self, o): return Op("-", self, lit(o))
-    def __rsub__(self, o): return Op("-", lit(o), self)
-    def __mul__(self, o): return Op("*", self, lit(o))
-    def __rmul__(self, o): return Op("*", lit(o), self)
-    def __truediv__(self, o): return Op("/", self, lit(o))
-    def __rtruediv__(self, o): return Op("/", lit(o), self)
-    def __neg__(self): return Op("-", Num(0), self)
-    def __lt__(self, o): return Op("<", self, lit(o))
-    def __le__(self, o): return Op("<=", self, lit(o))
-    def __gt__(self, o): return Op(">", self, lit(o))
-    def __ge__(self, o): return Op(">=", self, lit(o))
-    def eq(self, o): return Op("=", self, lit(o))
-    def ne(self, o): return Op("<>", self, lit(o))
-    def __and__(self, o): return Op("&", self, lit(o))
-    def __rand__(self, o): return Op("&", lit(o), self)
+def evaluate(e: X, env):
+    """The value of expression ``e`` with spreadsheet semantics; ``env(key)`` gives a referenced cell's value."""
+    return _EVAL[type(e)](e, env)
 
 
-def lit(v) -> X:
-    if isinstance(v, X):
-        return v
-    if isinstance(v, bool):
-        raise TypeError("booleans are not written into formulas")
-    if isinstance(v, (int, float)):
-        return Num(float(v))
-    if isinstance(v, str):
-        return Str(v)
-    raise TypeError(f"cannot write {v!r} into a formula")
+def _ev_op(e: Op, env):
+    a, b = evaluate(e.a, env), evaluate(e.b, env)
+    if e.op == "&":
+        return _text(a) + _text(b)
+    if e.op in _CMP:
+        return _compare(e.op, a, b)
+    x, y = _number(a), _number(b)
+    if e.op == "+":
+        return x + y
+    if e.op == "-":
+        return x - y
+    if e.op == "*":
+        return x * y
+    if y == 0:
+        raise XlError("#DIV/0!")
+    return x / y
 
 
-@dataclass(frozen=True, eq=False)
-class Num(X):
-    v: float
-
-    def text(self):
-        if not math.isfinite(self.v):
-            raise ValueError("infinite constant in a formula")
-        if self.v == int(self.v) and abs(self.v) < 1e15:
-            return str(int(self.v))
-        return repr(self.v).upper()
-
-    def ev(self, env):
-        return self.v
-
-
-@dataclass(frozen=True, eq=False)
-class Str(X):
-    v: str
-
-    def text(self):
-        return '"' + self.v.replace('"', '""') + '"'
-
-    def ev(self, env):
-        return self.v
-
-
-@dataclass(frozen=True, eq=False)
-class Ref(X):
-    """A cell: ``ref`` as written in the formula (a defined name, 'sheet'!$A$1 or A1), ``key`` (sheet, A1)."""
-    ref: str
-    key: tuple
-
-    def text(self):
-        return self.ref
-
-    def ev(self, env):
-        return env(self.key)
-
-
-@dataclass(frozen=True, eq=False)
-class Rng(X):
-    ref: str
-    keys: tuple
-
-    def text(self):
-        return self.ref
-
-    def ev(self, env):
-        return [env(k) for k in self.keys]
-
-
-@dataclass(frozen=True, eq=False)
-class Op(X):
-    op: str
-    a: X
-    b: X
-
-    def text(self):
-        a, b = self.a.text(), self.b.text()
-        if isinstance(self.a, Op) and _PREC[self.a.op] < _PREC[self.op]:
-            a = f"({a})"
-        if isinstance(self.b, Op) and _PREC[self.b.op] <= _PREC[self.op]:
-            b = f"({b})"
-        return f"{a}{self.op}{b}"
-
-    def ev(self, env):
-        a, b = self.a.ev(env), self.b.ev(env)
-        if self.op == "&":
-            return _text(a) + _text(b)
-        if self.op in _CMP:
-            return _compare(self.op, a, b)
-        x, y = _number(a), _number(b)
-        if self.op == "+":
-            return x + y
-        if self.op == "-":
-            return x - y
-        if self.op == "*":
-            return x * y
-        if y == 0:
-            raise XlError("#DIV/0!")
-        return x / y
-
-
-_PREC = {"=": 0, "<>": 0, "<": 0, "<=": 0, ">": 0, ">=": 0, "&": 1, "+": 2, "-": 2, "*": 3, "/": 3}
+_EVAL = {
+    Num: lambda x, env: x.v,
+    Str: lambda x, env: x.v,
+    Ref: lambda x, env: env(x.key),
+    Rng: lambda x, env: [env(k) for k in x.keys],
+    Op: _ev_op,
+    Fn: lambda x, env: _FUNCS[x.name](env, *x.args),
+}
 _CMP = {"=", "<>", "<", "<=", ">", ">="}
-
-
-@dataclass(frozen=True, eq=False)
-class Fn(X):
-    name: str
-    args: tuple
-
-    def text(self):
-        return f"{self.name}({','.join(a.text() for a in self.args)})"
-
-    def ev(self, env):
-        return _FUNCS[self.name](env, *self.args)
-
-
-def fn(name, *args) -> X:
-    assert name in ALLOWED_FUNCTIONS, name
-    return Fn(name, tuple(lit(a) for a in args))
-
-
-def IF(c, a, b) -> X:
-    return fn("IF", c, a, b)
-
-
-def ROUND(x, d) -> X:
-    return fn("ROUND", x, d)
-
-
-def AND(*a): return fn("AND", *a)
-def OR(*a): return fn("OR", *a)
-def NOT(a): return fn("NOT", a)
-def MIN(*a): return fn("MIN", *a)
-def MAX(*a): return fn("MAX", *a)
-def INT(a): return fn("INT", a)
-def ISNUMBER(a): return fn("ISNUMBER", a)
-def ISBLANK(a): return fn("ISBLANK", a)
-
-
-def SUM(*a):
-    return a[0] if len(a) == 1 else fn("SUM", *a)
-
-
-def CAT(*parts) -> X:
-    """Concatenate text pieces (strings or expressions)."""
-    out = lit(parts[0])
-    for p in parts[1:]:
-        out = Op("&", out, lit(p))
-    return out
-
-
-def first_message(checks) -> X:
-    """The first non-empty of several check cells ("" when valid)."""
-    checks = list(checks)
-    out = checks[-1]
-    for c in reversed(checks[:-1]):
-        out = IF(c.ne(""), c, out)
-    return out
 
 
 # ---------------------------------------------------------------------------------------- spreadsheet semantics
@@ -320,7 +169,7 @@ def _truth(v) -> bool:
 
 def _flat(env, args):
     for a in args:
-        v = a.ev(env)
+        v = evaluate(a, env)
         if isinstance(a, Rng):
             yield from ((x, True) for x in v)
         else:
@@ -334,7 +183,7 @@ def _agg(env, args, f):
 
 
 def _text_fmt(env, x, fmt):
-    v, f = _number(x.ev(env)), fmt.ev(env)
+    v, f = _number(evaluate(x, env)), evaluate(fmt, env)
     pct = f.endswith("%")
     d = f.rstrip("%")
     digits = len(d.split(".")[1]) if "." in d else 0
@@ -346,7 +195,7 @@ def _text_fmt(env, x, fmt):
 
 
 def _value(env, x):
-    v = x.ev(env)
+    v = evaluate(x, env)
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
     s = str(v or "").strip()
@@ -360,46 +209,46 @@ def _value(env, x):
 
 def _iferror(env, a, b):
     try:
-        return a.ev(env)
+        return evaluate(a, env)
     except XlError:
-        return b.ev(env)
+        return evaluate(b, env)
 
 
 def _iserror(env, a):
     try:
-        a.ev(env)
+        evaluate(a, env)
         return False
     except XlError:
         return True
 
 
 _FUNCS = {
-    "IF": lambda env, c, a, b: a.ev(env) if _truth(c.ev(env)) else b.ev(env),
-    "AND": lambda env, *a: all([_truth(x.ev(env)) for x in a]),
-    "OR": lambda env, *a: any([_truth(x.ev(env)) for x in a]),
-    "NOT": lambda env, a: not _truth(a.ev(env)),
+    "IF": lambda env, c, a, b: evaluate(a, env) if _truth(evaluate(c, env)) else evaluate(b, env),
+    "AND": lambda env, *a: all([_truth(evaluate(x, env)) for x in a]),
+    "OR": lambda env, *a: any([_truth(evaluate(x, env)) for x in a]),
+    "NOT": lambda env, a: not _truth(evaluate(a, env)),
     "MIN": lambda env, *a: _agg(env, a, lambda n: min(n) if n else 0.0),
     "MAX": lambda env, *a: _agg(env, a, lambda n: max(n) if n else 0.0),
     "SUM": lambda env, *a: _agg(env, a, lambda n: float(sum(n))),
     "COUNT": lambda env, *a: float(sum(1 for v, _ in _flat(env, a) if isinstance(v, (int, float)) and not isinstance(v, bool))),
-    "ROUND": lambda env, x, d: _round(_number(x.ev(env)), int(_number(d.ev(env)))),
-    "INT": lambda env, x: _int(_number(x.ev(env))),
-    "ABS": lambda env, x: abs(_number(x.ev(env))),
-    "ISBLANK": lambda env, x: x.ev(env) is None,
-    "ISNUMBER": lambda env, x: isinstance(x.ev(env), (int, float)) and not isinstance(x.ev(env), bool),
-    "ISTEXT": lambda env, x: isinstance(x.ev(env), str),
+    "ROUND": lambda env, x, d: _round(_number(evaluate(x, env)), int(_number(evaluate(d, env)))),
+    "INT": lambda env, x: _int(_number(evaluate(x, env))),
+    "ABS": lambda env, x: abs(_number(evaluate(x, env))),
+    "ISBLANK": lambda env, x: evaluate(x, env) is None,
+    "ISNUMBER": lambda env, x: isinstance(evaluate(x, env), (int, float)) and not isinstance(evaluate(x, env), bool),
+    "ISTEXT": lambda env, x: isinstance(evaluate(x, env), str),
     "ISERROR": _iserror,
     "IFERROR": _iferror,
-    "CHOOSE": lambda env, i, *a: a[int(_number(i.ev(env))) - 1].ev(env),
+    "CHOOSE": lambda env, i, *a: evaluate(a[int(_number(evaluate(i, env))) - 1], env),
     "TEXT": _text_fmt,
-    "LEN": lambda env, x: float(len(_text(x.ev(env)))),
+    "LEN": lambda env, x: float(len(_text(evaluate(x, env)))),
     "VALUE": _value,
-    "LEFT": lambda env, x, n: _text(x.ev(env))[:int(_number(n.ev(env)))],
-    "RIGHT": lambda env, x, n: _text(x.ev(env))[-int(_number(n.ev(env))):] if int(_number(n.ev(env))) else "",
-    "ASC": lambda env, x: _text(x.ev(env)).translate(_ASC),
-    "SUBSTITUTE": lambda env, x, old, new: _text(x.ev(env)).replace(_text(old.ev(env)), _text(new.ev(env)))
-    if _text(old.ev(env)) else _text(x.ev(env)),
-    "MID": lambda env, x, s, n: _text(x.ev(env))[int(_number(s.ev(env))) - 1:int(_number(s.ev(env))) - 1 + int(_number(n.ev(env)))],
+    "LEFT": lambda env, x, n: _text(evaluate(x, env))[:int(_number(evaluate(n, env)))],
+    "RIGHT": lambda env, x, n: _text(evaluate(x, env))[-int(_number(evaluate(n, env))):] if int(_number(evaluate(n, env))) else "",
+    "ASC": lambda env, x: _text(evaluate(x, env)).translate(_ASC),
+    "SUBSTITUTE": lambda env, x, old, new: _text(evaluate(x, env)).replace(_text(evaluate(old, env)), _text(evaluate(new, env)))
+    if _text(evaluate(old, env)) else _text(evaluate(x, env)),
+    "MID": lambda env, x, s, n: _text(evaluate(x, env))[int(_number(evaluate(s, env))) - 1:int(_number(evaluate(s, env))) - 1 + int(_number(evaluate(n, env)))],
 }
 
 
@@ -457,19 +306,7 @@ def nesting(text: str) -> int:
     return best
 
 
-# ============================================================================================ what rules build
-@dataclass
-class NativeRule:
-    """A family's translation: ``guards`` [(condition, message)] checked in order before scoring (a message
-    instead of a score), ``score`` (unrounded unless the family rounds parts) and ``phrase`` (what was found,
-    as text, like Outcome.phrase), ``parts`` [(name, points, NativeRule)] for a composite."""
-    guards: list = field(default_factory=list)
-    score: X = None
-    phrase: X = None
-    parts: tuple = ()
-    rounded: bool = False  # the score is already a sum of rounded items (checklist)
-
-
+# ============================================================================================ what rules refer to
 @dataclass
 class MeasureX:
     num: X
@@ -542,26 +379,6 @@ def _signed_sum(terms) -> X:
             out = out + x if s > 0 else out - x
     return out
 
-
-def interval_test(x: X, iv, domain_min=-math.inf) -> X | None:
-    """The condition ``x in iv`` (None when always true)."""
-    conds = []
-    if not math.isinf(iv.lo) and not (iv.lo <= domain_min and iv.lo_closed):
-        conds.append(x >= iv.lo if iv.lo_closed else x > iv.lo)
-    if not math.isinf(iv.hi):
-        conds.append(x <= iv.hi if iv.hi_closed else x < iv.hi)
-    if not conds:
-        return None
-    return conds[0] if len(conds) == 1 else AND(*conds)
-
-
-def chain(x: X, cases, domain_min=-math.inf) -> X:
-    """IF(x in iv1, v1, IF(x in iv2, v2, … vN)) over intervals that tile the domain (the last is the rest)."""
-    out = lit(cases[-1][1])
-    for iv, v in reversed(cases[:-1]):
-        c = interval_test(x, iv, domain_min)
-        out = lit(v) if c is None else IF(c, v, out)
-    return out
 
 
 # ============================================================================================ inputs
@@ -648,7 +465,6 @@ def input_check(spec, cell: X, value: X | None = None, row: int | None = None) -
     return IF(t.eq(NA_TEXT), "", checked) if na else checked
 
 
-def ABS(x): return fn("ABS", x)
 
 
 def input_value(spec, cell: X, value: X | None = None) -> X:
@@ -792,7 +608,7 @@ def recalc(built, inputs: dict) -> dict:
         if key in over:
             v = over[key]
         elif key in built.exprs:
-            v = built.exprs[key].ev(env)
+            v = evaluate(built.exprs[key], env)
         elif key in built.cached:
             v = built.cached[key]
         else:

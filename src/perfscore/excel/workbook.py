@@ -22,6 +22,12 @@ from perfscore.excel.sheets.goal_table import GOAL_ROWS_PER_CATEGORY, GOAL_TASK_
 from perfscore.excel.sheets.scores import grade_bands
 from perfscore.excel.sheets.style import INPUT_FILL
 from perfscore.excel.xlconf import write_conf_sheet
+from perfscore.excel.cache import inject_cached_values
+from perfscore.excel.fingerprint import LAYOUT_PLACEHOLDER, layout_of
+from perfscore.excel.package import read_package
+from perfscore.excel.vba import build_vba_project, document_modules, parse_module_file, save_xlsm, xlwings_modules
+from perfscore.excel.xlwings_bridge import generate_udf_module
+from perfscore.files import atomic_output, check_output
 
 CALC_ID = 191029
 
@@ -85,8 +91,6 @@ def layout_cell(built: Built) -> str:
 
 def layout_stamp(built: Built, path, kind: str | None = None) -> dict:
     """The text replacement that records the saved file's layout id in its hint cell (for ``inject_cached_values``)."""
-    from perfscore.excel.fingerprint import LAYOUT_PLACEHOLDER, layout_of
-    from perfscore.excel.package import read_package
     lay = layout_of(read_package(path), built.system.key or "shenzhen", built.system.year, kind or built.engine,
                     unlocked_cells(built.wb), layout_cell(built))
     return {LAYOUT_PLACEHOLDER: f"（版式 {lay.layout_id}）"}
@@ -95,10 +99,6 @@ def layout_stamp(built: Built, path, kind: str | None = None) -> dict:
 def write_workbook(built: Built, path, *, force: bool = False, stamp: bool = True) -> Path:
     """Save as a macro-enabled workbook with the VBA project and cached values, its layout id recorded (unless
     ``stamp`` is false: the layout reader's own copy). Never overwrites silently."""
-    from perfscore.excel.cache import inject_cached_values
-    from perfscore.files import atomic_output, check_output
-    from perfscore.excel.vba import build_vba_project, document_modules, parse_module_file, save_xlsm, xlwings_modules
-    from perfscore.excel.xlwings_bridge import generate_udf_module
 
     if built.engine == "excel":
         path = check_output(path, ".xlsx", force, "Excel 公式版工作簿")

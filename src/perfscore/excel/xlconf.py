@@ -22,6 +22,9 @@ Facts from xlwings 0.37.8's ``xlwings.bas`` (line numbers of the file shipped in
 from __future__ import annotations
 
 import re
+from perfscore.errors import PerfscoreError
+from perfscore.excel.layout import CONF_SHEET
+from perfscore.files import xml_text
 
 UDF_MODULE = "perfscore.udfs"
 # what every perfscore workbook carries: portable (no machine path), and enough for Excel to run the wrappers
@@ -40,7 +43,6 @@ def conf_rows(extra=None) -> list[tuple[str, str]]:
 
 def write_conf_sheet(ws, extra=None) -> None:
     """Fill an (empty) ``xlwings.conf`` worksheet: keys in A, values in B from row 1, no blank row between."""
-    from perfscore.files import xml_text
     for r, (k, v) in enumerate(conf_rows(extra), 1):  # extra keys come from last year's workbook: text as XML holds it
         ws.cell(r, 1, xml_text(k))
         ws.cell(r, 2, xml_text(v))
@@ -72,8 +74,6 @@ def read_conf_sheet(path) -> list[tuple[str, object]] | None:
     """The ``xlwings.conf`` sheet of a workbook as (key, value) pairs, or None when it has no such sheet."""
     from python_calamine import CalamineWorkbook
 
-    from perfscore.errors import PerfscoreError
-    from perfscore.excel.layout import CONF_SHEET
     try:
         wb = CalamineWorkbook.from_path(str(path))
         if CONF_SHEET not in wb.sheet_names:

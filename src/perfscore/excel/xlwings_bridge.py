@@ -11,6 +11,8 @@ import contextlib
 import io
 import sys
 import types
+from perfscore.engine.system import DEFAULT_REGION, PACKAGE_SYSTEMS, available_years, load_system
+from perfscore.udfs import _decorate, all_functions
 
 UDF_MODULE = "perfscore.udfs"
 _STUBS = ("pythoncom", "pywintypes", "win32com", "win32com.client")
@@ -41,7 +43,6 @@ def windows_xlwings_udfs():
 
 def registered_functions(xlfunc, xlarg, systems=None) -> dict:
     """Our UDFs, freshly built and passed through xlwings's real Windows decorators (``systems``: only theirs)."""
-    from perfscore.udfs import _decorate, all_functions
     return {name: _decorate(f, xlfunc, xlarg) for name, f in all_functions(systems).items()}
 
 
@@ -49,7 +50,6 @@ def generate_udf_module(workbook_name: str = "perfscore.xlsm", systems=None) -> 
     """The text of the ``xlwings_udfs`` VBA module exactly as xlwings's "Import Functions" writes it: for the given
     systems (a workbook's own), or for every packaged system of the default region."""
     if systems is None:
-        from perfscore.engine.system import DEFAULT_REGION, PACKAGE_SYSTEMS, available_years, load_system
         systems = [load_system(y, region=DEFAULT_REGION, root=PACKAGE_SYSTEMS)
                    for y in available_years(DEFAULT_REGION, root=PACKAGE_SYSTEMS)]
     with windows_xlwings_udfs() as real:

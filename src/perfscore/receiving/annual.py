@@ -6,12 +6,19 @@ import difflib
 from pathlib import Path
 
 from perfscore.engine.system import DEFAULT_REGION, load_system_file, require_exact_year, year_files
+from perfscore.engine.case import Case, CaseInput
+from perfscore.engine.tomlfile import read_toml
+from perfscore.errors import PerfscoreError, SystemFileError, UnknownYear
+from perfscore.excel.layout import CONF_SHEET
+from perfscore.excel.workbook import build_workbook, write_workbook
+from perfscore.excel.xlconf import PORTABLE, read_conf_sheet, write_conf_sheet
+from perfscore.files import check_output
+from perfscore.receiving.reader import raw_inputs, read_filled, rules_system
 
 KEYED = ("id", "label", "input", "name")  # how list items are matched between years
 
 
 def _system_path(spec: str, region=DEFAULT_REGION) -> Path:
-    from perfscore.errors import UnknownYear
     spec = spec if spec.endswith(".toml") and Path(spec).exists() else spec.strip()
     if spec.endswith(".toml"):
         return Path(spec)
@@ -72,8 +79,6 @@ def diff_systems(a: str, b: str) -> list[str]:
     """Readable list of what changed from system ``a`` to ``b`` (years or .toml paths). Both are validated first."""
     pa, pb = _system_path(a), _system_path(b)
     sa, sb = load_system_file(pa), load_system_file(pb)  # strict validation of both
-    from perfscore.errors import SystemFileError
-    from perfscore.engine.tomlfile import read_toml
     da, db = (read_toml(p, SystemFileError) for p in (pa, pb))
     out = []
     ia, ib = {i.id: i for i in sa.indicators}, {i.id: i for i in sb.indicators}
@@ -93,11 +98,6 @@ def carry_forward(last, year: int, output, *, system_path=None, old_system_path=
 
     An input of the new year takes last year's value of the input its ``carry_from`` names (三公经费预算 →
     上年三公经费预算), or of itself when it is ``standing`` (核定编制数). -> (carried, not carried) as names."""
-    from perfscore.engine.case import Case, CaseInput
-    from perfscore.errors import PerfscoreError
-    from perfscore.receiving.reader import raw_inputs, read_filled, rules_system
-    from perfscore.excel.workbook import build_workbook, write_workbook
-    from perfscore.files import check_output
     check_output(output, Path(output).suffix.lower(), force, "新年度工作簿", inputs=[last])  # never over last year's
     filled = read_filled(last)
     old = rules_system(filled, old_system_path)
@@ -129,8 +129,6 @@ def carry_forward(last, year: int, output, *, system_path=None, old_system_path=
 def _carry_conf(last, built) -> list[str]:
     """Keep the keys of last year's ``xlwings.conf`` sheet that perfscore does not set itself (e.g. an
     ``INTERPRETER_WIN`` with a %VARIABLE% path the IT department put there); ours are rewritten."""
-    from perfscore.excel.layout import CONF_SHEET
-    from perfscore.excel.xlconf import PORTABLE, read_conf_sheet, write_conf_sheet
     old = read_conf_sheet(last) or []
     extra = {}
     for k, v in old:

@@ -8,6 +8,13 @@ from perfscore.engine.numbers import fmt_num
 from perfscore.errors import PerfscoreError
 from perfscore.receiving.reader import (ERROR, WARNING, CellError, FilledWorkbook, case_from_filled, raw_inputs, read_filled,
                                         rules_system)
+from perfscore.engine.system import available_years
+from perfscore.excel.cache import inject_cached_values
+from perfscore.excel.fingerprint import LAYOUT_PLACEHOLDER, template_for
+from perfscore.excel.layout import CONF_SHEET
+from perfscore.excel.workbook import build_workbook
+from perfscore.files import atomic_output, check_output
+from perfscore.render import to_pdf
 
 
 
@@ -101,7 +108,6 @@ def consistency_items(filled: FilledWorkbook, system) -> list[Item]:
     """What the file says about itself, checked: the budget year is one the rules year is in force for (a workbook
     relabelled to another rules year, or filled on another year's template), and every input used only for 数据核对
     holds what its kind allows, as the inputs that score must."""
-    from perfscore.engine.system import available_years
     items = []
     budget = filled.header.get("预算年度")
     if isinstance(budget, float) and budget.is_integer():
@@ -179,11 +185,6 @@ def freeze(path, output, *, force: bool = False, pdf: bool = False, notes: list 
     of every printed page, and fails ``check`` itself. ``notes`` (a list) receives what the copy corrects: the kind
     of workbook read and every finding of ``check``. ``system_path``: the workbook's indicator system file when it
     is not installed (as for ``check --system``)."""
-    from perfscore.excel.cache import inject_cached_values
-    from perfscore.excel.fingerprint import LAYOUT_PLACEHOLDER, template_for
-    from perfscore.excel.layout import CONF_SHEET
-    from perfscore.excel.workbook import build_workbook
-    from perfscore.files import atomic_output, check_output
     output = check_output(output, ".xlsx", force, "提交版（不含宏）", inputs=[path])
     filled = read_filled(path, system_path)
     system = rules_system(filled, system_path)
@@ -214,7 +215,6 @@ def freeze(path, output, *, force: bool = False, pdf: bool = False, notes: list 
         inject_cached_values(tmp, {}, stamp)
     written = [output]
     if pdf:
-        from perfscore.report.render import to_pdf
         written += to_pdf([output], output.parent)
     return written
 

@@ -13,6 +13,8 @@ from perfscore.excel.fingerprint import LAYOUT_TEXT, stored_layout, template_for
 from perfscore.excel.layout import GOAL_SHEET, HEADER_FIELDS, INPUT_SHEET, REGION_NAME, SCORE_SHEET, YEAR_NAME
 from perfscore.excel.package import CellError, UnreadableWorkbook, rc, read_package, single_cell
 from perfscore.receiving.verify import ERROR, WARNING, compare
+from perfscore.engine.case import Case, CaseInput, GoalRow, Task
+from perfscore.engine.system import load_system_file, require_exact_year
 
 __all__ = ["CellError", "UnreadableWorkbook", "FilledWorkbook", "read_filled", "rules_system", "raw_inputs",
            "case_from_filled", "read_goal_table", "ERROR", "WARNING", "KINDS", "DEDUCTION_SHEET"]
@@ -255,7 +257,6 @@ def rules_system(filled: FilledWorkbook, system_path=None):
     """The indicator system of the workbook's region and rules year (its own file, no fallback), or the file at
     ``system_path`` (a region's own table kept outside PERFSCORE_SYSTEMS), which must be that year's; an edited
     规则年度 is refused as such, not looked up."""
-    from perfscore.engine.system import load_system_file, require_exact_year
     if filled.system is not None and system_path is None:
         return filled.system
     if filled.year_problem:
@@ -287,7 +288,6 @@ def raw_inputs(filled: FilledWorkbook, system) -> dict:
 
 def read_goal_table(filled: FilledWorkbook):
     """(tasks, expected, actual, rows) from a perfscore 自评表, by its layout; ([], "", "", []) if absent."""
-    from perfscore.engine.case import GoalRow, Task
     sheet = filled.package.sheet(GOAL_SHEET) if filled.package else None
     if sheet is None:
         return [], "", "", []
@@ -329,7 +329,6 @@ def _text(v):
 
 def case_from_filled(filled: FilledWorkbook, system):
     """A Case holding everything the department filled in, to rebuild, freeze or carry forward the workbook."""
-    from perfscore.engine.case import Case, CaseInput
     h = filled.header
     year = h.get("预算年度")
     case = Case(filled.path, "自评工作簿", str(h.get("部门名称") or ""),

@@ -15,6 +15,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from perfscore.text import tight
+from perfscore.errors import PerfscoreError
+
 # column kinds
 TEXT, WRAP, SCORE, PCT, INT, NUMBER, LINK = "text", "wrap", "score", "pct", "int", "number", "link"
 FOOTER = "&C第 &P 页 共 &N 页"
@@ -133,7 +136,6 @@ def write_workbook(path, tables: list[Table], subtitle: str) -> None:
     """Write ``tables`` (one sheet each, in order) to ``path`` (the caller makes it atomic)."""
     import xlsxwriter
 
-    from perfscore.errors import PerfscoreError
     for t in tables:
         if len(t.rows) + len(t.notes) + 10 > MAX_ROWS:
             raise PerfscoreError(f"“{t.name}”表有 {len(t.rows)} 行，超过 Excel 工作表的行数上限（{MAX_ROWS} 行）："
@@ -259,7 +261,6 @@ def _sheet(wb, f, t: Table, subtitle: str) -> None:
                        "categories": [t.name, 3, c["categories"], 2 + n, c["categories"]],
                        "values": [t.name, 3, c["values"], 2 + n, c["values"]],
                        "data_labels": {"value": True, "font": {"size": 14}}, "fill": {"color": "#4472C4"}})
-        from perfscore.report.docx_report import tight
         _east_asian_fonts(ch)
         ch.set_title({"name": tight(c["title"] + "\n" + subtitle), "name_font": {"name": "黑体", "size": 16}})
         ch.set_x_axis({"name": c["x"], "name_font": {"name": "宋体", "size": 14},

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from perfscore.excel.fingerprint import LAYOUT_PLACEHOLDER, LAYOUT_TEXT, Layout, normal_value, normal_vba
 from perfscore.excel.package import Package, Sheet, col_letter, rc, single_cell
 from perfscore.receiving.formula_key import describe_difference, formula_key
+from perfscore.excel.vba.extract import VbaReadError, read_modules
 
 ERROR, WARNING = "错误", "警告"
 MIN_VISIBLE_HEIGHT = 6.0     # points: a row lower than this cannot show a line of 9-pt text
@@ -285,7 +286,6 @@ def _compare_vba(pkg: Package, lay: Layout) -> list[Finding]:
         return [Finding(WARNING, "宏", "文件中没有宏工程（可能另存时丢失）：在 Excel 中无法计算 PERF_ 函数；本程序已按输入重新计分")]
     if hashlib.sha256(pkg.vba).hexdigest() == lay.vba_sha256:
         return []
-    from perfscore.excel.vba.extract import VbaReadError, read_modules
     try:
         got = {k: normal_vba(v) for k, v in read_modules(pkg.vba).items()}
     except (VbaReadError, Exception):  # noqa: BLE001  (a damaged project of any kind)

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from perfscore.engine.case import Case, load_case
+from perfscore.engine.case import Case, NARRATIVE_KEYS, load_case
 from perfscore.engine.crosscheck import Finding, cross_check
 from perfscore.engine.scoring import CaseResult, IndicatorResult, score_case
 from perfscore.errors import PerfscoreError
-from perfscore.files import xml_text
+from perfscore.files import atomic_output, check_output, missing_text, xml_text
 from perfscore.engine.numbers import fmt_num, fmt_pct
 from perfscore.report.outline import EVERY_LEVEL1, Outline, outline_for
+from perfscore.text import tight
+from perfscore.engine.system import DEFAULT_REGION, load_system, require_region
+from perfscore.receiving.reader import case_from_filled, read_filled, rules_system
+from perfscore.render import soffice, to_pdf
 
 # ------------------------------------------------------------------------------------------ GB/T 9704-2012
 FONT_TITLE = "方正小标宋简体"
@@ -63,7 +66,6 @@ class Source:
 def load_source(path, *, year=None, system_path=None, region=None) -> Source:
     """Score a case file (.toml) or a filled workbook (.xlsm/.xlsx) with the engine. ``region`` (--region) picks
     a case file's region; a workbook is scored by its own 规则地区."""
-    from perfscore.engine.system import DEFAULT_REGION, load_system, require_region
     p = Path(path)
     suffix = p.suffix.lower()
     if region is not None:
@@ -75,10 +77,7 @@ def load_source(path, *, year=None, system_path=None, region=None) -> Source:
         case.check_against(system)
         kind = "case"
     elif suffix in (".xlsm", ".xlsx"):
-        from perfscore.receiving.reader import case_from_filled, read_filled
-        from perfscore.receiving.reader import rules_system
         if not p.is_file():
-            from perfscore.files import missing_text
             raise PerfscoreError(f"{p}：{missing_text(p)}")
         filled = read_filled(p)
         if region is not None and region != filled.region:
@@ -105,15 +104,6 @@ def _rate(score, weight, digits=2) -> str:
 
 def _count_zh(n: int) -> str:
     return "两" if n == 2 else (DIGITS_ZH[n] if 0 <= n <= 10 else str(n))
-
-
-_CJK = "\u4e00-\u9fff（），。；：、“”"
-_TIGHT = re.compile(rf"(?<=[{_CJK}])[ \u00a0]+(?=[0-9])|(?<=[0-9%])[ \u00a0]+(?=[{_CJK}])")
-
-
-def tight(text: str) -> str:
-    """No space between Chinese and figures, as an official document is set (the engine's reasons have some)."""
-    return _TIGHT.sub("", text)
 
 
 def _join_zh(items) -> str:
@@ -267,7 +257,6 @@ class Writer:
         return text.strip() or None
 
     def fill_in(self, block) -> str:
-        from perfscore.engine.case import NARRATIVE_KEYS
         return self.o.fill_in.fill({**self.base, "label": NARRATIVE_KEYS[block.key], "hint": block.hint})
 
 
@@ -725,13 +714,11 @@ def write_report(source, output, *, force=False, pdf=False, outline_path=None, y
                  src: Source | None = None, on_note=None, region=None) -> list[Path]:
     """Write the .docx (and, with ``pdf``, a PDF beside it) atomically; refuse to overwrite without ``force``.
     ``on_note(text)`` hears when the generic outline stands in for the region's own."""
-    from perfscore.files import atomic_output, check_output
     output = check_output(output, ".docx", force, "报告", inputs=[source])
     pdf_path = output.with_suffix(".pdf")
     if pdf:
         check_output(pdf_path, ".pdf", force, "PDF")
     if pdf:
-        from perfscore.report.render import soffice
         soffice()   # before anything is written: say now that LibreOffice is missing
     src = src or load_source(source, year=year, system_path=system_path, region=region)
     outline, note = outline_for(src.result.system, outline_path)
@@ -743,7 +730,6 @@ def write_report(source, output, *, force=False, pdf=False, outline_path=None, y
         built.save(tmp, title, src.case.department)
     written = [output]
     if pdf:
-        from perfscore.report.render import to_pdf
         with tempfile.TemporaryDirectory(prefix="perfscore-report-") as d:
             staged = Path(d) / ("report" + ".docx")
             staged.write_bytes(output.read_bytes())

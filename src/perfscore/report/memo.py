@@ -32,6 +32,10 @@ from pathlib import Path
 from perfscore.engine.numbers import fmt_num
 from perfscore.report.docx_report import DocxBuilder, tight
 from perfscore.files import xml_text
+from perfscore.receiving.collect.lastyear import CHANGES, COMPARE
+from perfscore.receiving.collect.roster import NOT_SUBMITTED, ROSTER, TWICE, UNLISTED
+from perfscore.receiving.collect.tables import DETAIL, GRADES, ISSUES, PROBLEMS, RANKING, RATES, SUMMARY
+from perfscore.render import to_pdf
 
 FILL = "【待填写：{}】"
 TOP_INDICATORS = 5
@@ -64,7 +68,6 @@ class Digest:
     """The memo's numbers, read from the summary's sheets (tables.summary_tables)."""
 
     def __init__(self, tables, facts):
-        from perfscore.receiving.collect.tables import DETAIL, GRADES, ISSUES, PROBLEMS, RANKING, RATES, SUMMARY
         summary = _rows(tables, SUMMARY)
         self.received = len(summary)
         status = Counter(r["检查结果"] for r in summary)
@@ -87,7 +90,6 @@ class Digest:
         anomalies = _rows(tables, PROBLEMS)
         self.bad_files = [r for r in anomalies if r["类别"] != "部门重复"]
         self.duplicates = [r for r in anomalies if r["类别"] == "部门重复"]
-        from perfscore.receiving.collect.roster import NOT_SUBMITTED, ROSTER, TWICE, UNLISTED
         roster = _rows(tables, ROSTER)
         self.has_roster = any(t.name == ROSTER for t in tables)
         self.listed = sum(1 for r in roster if r["名单序号"] is not None)
@@ -95,7 +97,6 @@ class Digest:
         self.twice = [r for r in roster if r["提交情况"] == TWICE]
         self.unlisted = [r for r in roster if r["提交情况"] == UNLISTED]
         self.submitted = self.listed - len(self.missing)
-        from perfscore.receiving.collect.lastyear import CHANGES, COMPARE
         self.has_compare = any(t.name == COMPARE for t in tables)
         self.compare = _rows(tables, COMPARE)
         self.changes = _rows(tables, CHANGES)
@@ -446,7 +447,6 @@ def write_memo(tables, facts, path, *, summary_name, folder, date=None, roster=N
                              previous=previous, drop=drop)
     b.save(path, title, "perfscore")
     if pdf is not None:
-        from perfscore.report.render import to_pdf
         with tempfile.TemporaryDirectory(prefix="perfscore-memo-") as tmp:
             staged = Path(tmp) / "memo.docx"
             staged.write_bytes(Path(path).read_bytes())

@@ -1,13 +1,8 @@
 """Plain-text rendering for the terminal: the 评分表 with reasons, subtotals, total, grade, findings."""
 from __future__ import annotations
 
-import unicodedata
-
 from perfscore.engine.numbers import fmt_num, fmt_pct
-
-
-def width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+from perfscore.text import width
 
 
 def pad(s: str, w: int) -> str:

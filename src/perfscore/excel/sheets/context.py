@@ -61,7 +61,7 @@ class Context:
         expr = None
         if isinstance(text, N.X):
             expr, text = text, text.text()
-            value = expr.ev(self.value)
+            value = N.evaluate(expr, self.value)
         c = cell(ws, row, col, "=" + text, **kw)
         key = (ws.title, c.coordinate)
         if expr is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 
 from perfscore.files import xml_text
+from perfscore.text import width
 
 SONG, FANG, HEI = "宋体", "仿宋", "黑体"
 THIN = Side(style="thin", color="000000")
@@ -53,7 +54,6 @@ def cell(ws, row, col, value=None, *, bold=False, center=False, fill=None, fmt=N
 
 
 def _text_width(text) -> int:
-    from perfscore.report.terminal import width
     return width(str(text))
 
 

@@ -9,6 +9,8 @@ The command (``run_collect``, below) uses these parts in turn, each a module of 
     workers.py   rows for many files in worker processes, each file bounded in time and memory
     tables.py    the summary's sheets (汇总, 排名, 指标得分率, 等级分布, 异常), duplicates, the CSV
     lastyear.py  --compare: last time's summary beside this time's (sheet 与上次对比)
+    names.py     the summary's sheet names (written by tables.py, read back by lastyear.py)
+    problems.py  deductions grouped into problems (问题清单, 扣分明细); roster.py --roster (名单核对)
 
 The originals are only ever opened for reading. The summary is one workbook, never over an existing file without
 ``--force``, never over an input or inside a collected folder (even with ``--force``), by receiving/summary.py
@@ -33,11 +35,15 @@ from perfscore.receiving.collect.sources import (display_path, expand_sources, l
                                                  scrub_paths, source_base)
 from perfscore.receiving.collect.tables import csv_cell, summary_tables, write_csv, write_summary  # noqa: F401  (csv_cell: tests)
 from perfscore.receiving.collect.workers import collect_rows, process_file  # noqa: F401  (process_file: fuzz.py)
+from perfscore.files import StagedOutputs, check_output
+from perfscore.receiving.collect.roster import read_roster
+from perfscore.render import soffice
 
 
-def run_collect(args, out) -> int:
-    """The command: find the files, score them in worker processes, write the summary (and CSV), report."""
-    from perfscore.files import StagedOutputs, check_output
+def run_collect(args, out, write_memo=None) -> int:
+    """The command: find the files, score them in worker processes, write the summary (and CSV), report.
+    ``write_memo``: with ``--memo``, the function that drafts the memo from the tables (``perfscore.report.memo.
+    write_memo``, passed in by the CLI: the report layer sits above this one)."""
     t0 = time.perf_counter()
     if args.jobs is not None and args.jobs < 1:
         raise PerfscoreError("--jobs 应为正整数（并行进程数）")
@@ -48,6 +54,8 @@ def run_collect(args, out) -> int:
     drop = 0.5 if drop is None else drop
     if not (drop > 0 and drop < 1000):
         raise PerfscoreError("--drop-threshold 应为正数（分），例如 0.5：下降这么多分或更多的标为红色")
+    if memo and write_memo is None:
+        raise TypeError("run_collect: --memo needs write_memo (perfscore.report.memo.write_memo)")
     if getattr(args, "pdf", False) and not memo:
         raise PerfscoreError("--pdf 需要同时给出 --memo 汇总说明.docx：PDF 是汇总说明的另一份")
     inputs = [compare, roster_path]
@@ -57,20 +65,18 @@ def run_collect(args, out) -> int:
     pdf_path = (check_output(memo_path.with_suffix(".pdf"), ".pdf", args.force, "汇总说明的 PDF", inputs=inputs)
                 if memo and getattr(args, "pdf", False) else None)
     if pdf_path is not None:
-        from perfscore.report.render import soffice
         soffice()   # before any file is read: say now that LibreOffice is missing
     paths = [p for p in (output, csv_path, memo_path, pdf_path) if p is not None]
     if len({str(Path(p).resolve()) for p in paths}) < len(paths):
         raise PerfscoreError("-o、--csv、--memo 给出的是同一个文件：请分别指定")
     roster = None
     if roster_path:
-        from perfscore.receiving.collect.roster import read_roster
         roster = read_roster(roster_path)
     with StagedOutputs(args.force) as staged:
         for p in paths:
             staged.add(p)   # locked from now on: a second collect to the same file is refused at once
         return _collect(args, out, t0, output, csv_path, compare, staged, roster=roster, drop=drop,
-                        memo_path=memo_path, pdf_path=pdf_path)
+                        memo_path=memo_path, pdf_path=pdf_path, write_memo=write_memo)
 
 
 def _inside(path, folder) -> bool:
@@ -110,7 +116,7 @@ def _refuse_outputs_among_inputs(outputs: dict, walked, skipped) -> None:
 
 
 def _collect(args, out, t0, output, csv_path, compare, staged, *, roster=None, drop=0.5, memo_path=None,
-             pdf_path=None) -> int:
+             pdf_path=None, write_memo=None) -> int:
     import datetime
     previous = read_previous(compare) if compare else None
     outputs = {output: "输出文件本身"} | ({csv_path: "输出文件本身（CSV）"} if csv_path else {})
@@ -152,7 +158,6 @@ def _collect(args, out, t0, output, csv_path, compare, staged, *, roster=None, d
     if csv_path:
         write_csv(tables[0], staged.temp(csv_path), staged=True)
     if memo_path:
-        from perfscore.report.memo import write_memo
         write_memo(tables, facts, staged.temp(memo_path), summary_name=output.name, folder=folder, date=today,
                    roster=roster, previous=previous, drop=drop,
                    pdf=staged.temp(pdf_path) if pdf_path else None)

@@ -19,7 +19,12 @@ from pathlib import Path
 
 from perfscore.errors import PerfscoreError
 from perfscore.receiving.collect.rows import clean, dept_key, system_key
-from perfscore.receiving.collect.tables import SUMMARY, UNRANKED
+from perfscore.receiving.collect.names import SUMMARY, UNRANKED
+from perfscore.engine.system import available_years
+from perfscore.excel.cache import sheet_parts
+from perfscore.excel.package import check_package
+from perfscore.receiving.annual import diff_systems
+from perfscore.receiving.summary import Column, INT, SCORE, Table, TEXT, WRAP
 
 COMPARE = "与上次对比"
 CHANGES = "指标增减"
@@ -38,7 +43,6 @@ def read_previous(path) -> Previous:
     """Read the 汇总 sheet of an earlier collect summary. Anything else is a PerfscoreError saying what is wrong."""
     import zipfile
 
-    from perfscore.excel.package import check_package
     path = Path(path)
     what = f"上次的汇总表“{path.name}”"
     if not path.exists():
@@ -51,7 +55,6 @@ def read_previous(path) -> Previous:
         raise PerfscoreError(f"{what}无法读取：{exc}") from None
     not_ours = f"{what}不是 perfscore collect 生成的汇总表（{{}}）：请用上次 collect 输出的 .xlsx 文件"
     try:
-        from perfscore.excel.cache import sheet_parts
         with zipfile.ZipFile(path) as z:
             parts = sheet_parts(z)
             if SUMMARY not in parts:
@@ -124,8 +127,6 @@ def _same_system(region_a, year_a, region_b, year_b, cache={}) -> bool:
         return True
     key = (year_a, year_b)
     if key not in cache:
-        from perfscore.receiving.annual import diff_systems
-        from perfscore.engine.system import available_years
         years = available_years()
         try:
             cache[key] = (isinstance(year_a, int) and isinstance(year_b, int) and year_a in years
@@ -139,7 +140,6 @@ def compare_table(rows, rank, order, systems, prev: Previous, drop: float = 0.5)
     """The sheets 与上次对比 (totals, one row per department of either summary) and 指标增减 (each indicator's
     change for the departments in both, under the same indicator system); drops of ``drop`` points or more are
     highlighted. Same budget year in both summaries: said once, in the title and the notes."""
-    from perfscore.receiving.summary import INT, SCORE, TEXT, WRAP, Column, Table
     regions = {k: s.region for k, s in systems.items()}
     before: dict = {}
     for (key, name, total, grade, year, budget), scores in zip(prev.rows, prev.scores):
@@ -217,7 +217,6 @@ def compare_table(rows, rank, order, systems, prev: Previous, drop: float = 0.5)
 
 def _changes_table(changes, systems, prev, drop, regions_now):
     """指标增减: per department in both summaries (same indicator system), each indicator's change."""
-    from perfscore.receiving.summary import INT, SCORE, TEXT, WRAP, Column, Table
     names: list[str] = []
     for s in systems.values():
         names += [i.name for i in s.indicators if i.name not in names]

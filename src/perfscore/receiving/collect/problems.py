@@ -12,6 +12,7 @@ where they would not (a rule whose parts do not sum to its weight), the indicato
 from __future__ import annotations
 
 from perfscore.engine.numbers import fmt_num, fmt_pct_short, round_to
+from perfscore.engine.rules import _below
 
 EPS = 1e-9
 
@@ -67,7 +68,6 @@ def _one(rule, branch: str, phrase: str, lost: float, vals) -> list[tuple[str, f
     elif fam == "manual":
         return [(f"{rule.label}评定未得满分", lost)]
     elif fam == "quarterly_progress" and branch == "behind":
-        from perfscore.engine.rules import _below
         try:
             behind = [label for (i, sched, _), label in zip(rule.quarters, rule.labels) if _below(vals[i], sched)]
         except KeyError:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from perfscore.errors import PerfscoreError
 from perfscore.receiving.collect.rows import clean, dept_key
+from perfscore.excel.package import check_package
+from perfscore.receiving.summary import Column, INT, LINK, Table, TEXT, WRAP
 
 ROSTER = "名单核对"
 NOT_SUBMITTED, SUBMITTED, TWICE, UNLISTED = "未提交", "已提交", "重复提交", "名单外"
@@ -86,7 +88,6 @@ def _rows_of(path: Path, what: str) -> list[list]:
             dialect = csv.excel
         return [row for row in csv.reader(io.StringIO(text), dialect)]
     if suffix in (".xlsx", ".xlsm"):
-        from perfscore.excel.package import check_package
         try:
             check_package(path)
         except PerfscoreError as exc:
@@ -169,7 +170,6 @@ def closest(key: str, roster: Roster, by_key: dict | None = None) -> tuple[Entry
 
 def roster_table(roster: Roster, rows, names, links, matched: dict[int, Entry]):
     """The 名单核对 sheet and its facts: {"listed", "submitted", "missing", "twice", "unlisted", "nameless"}."""
-    from perfscore.receiving.summary import INT, LINK, TEXT, WRAP, Column, Table
     files: dict[str, list[int]] = {}
     for k, e in matched.items():
         files.setdefault(e.key, []).append(k)

@@ -20,6 +20,11 @@ import re
 
 from perfscore.errors import PerfscoreError, UnknownYear
 from perfscore.receiving.collect.sources import ILLEGAL_XML
+from perfscore.engine.system import available_years, load_system, load_system_file, require_region
+from perfscore.excel.fingerprint import template_for
+from perfscore.receiving.check import ERROR, check_filled
+from perfscore.receiving.collect.problems import problem_items
+from perfscore.receiving.reader import read_filled
 
 MAX_TEXT = 300             # characters kept of a header field read from a file (names, years)
 MAX_PROBLEMS = 4000        # characters kept of a file's list of problems
@@ -72,7 +77,6 @@ GIVEN: dict = {}
 
 def use_system_files(paths) -> None:
     """Load the files given by --system (errors name the file); two files for one region and year are refused."""
-    from perfscore.engine.system import load_system_file
     GIVEN.clear()
     _YEARS.clear()
     for p in paths:
@@ -87,14 +91,12 @@ def system_of(year: int, region: str = "shenzhen"):
     """The system a workbook of (region, rules year) is scored by: a file given by --system, else the installed
     file of exactly that region and year (load_system alone would fall back to an older year)."""
     if (region, year) in GIVEN:
-        from perfscore.engine.system import load_system
         return load_system(path=GIVEN[region, year])
     return _exact_system(year, region)
 
 
 def _exact_system(year: int, region: str = "shenzhen"):
     """The rules year must have its own file in the workbook's region: load_system would fall back to an older year."""
-    from perfscore.engine.system import available_years, load_system, require_region
     key = (region, year)
     if key not in _YEARS:  # the system itself, or None (a file-system scan per file would cost ~0.1 ms)
         _YEARS[key] = load_system(year, region=region) if year in available_years(region) else None
@@ -109,8 +111,6 @@ def _exact_system(year: int, region: str = "shenzhen"):
 def warm_layouts() -> None:
     """The genuine layouts of the default region's installed years, loaded (or built) once before the workers
     fork, so that no worker builds them again (the released ones come from the package, the rest from the cache)."""
-    from perfscore.engine.system import available_years, load_system
-    from perfscore.excel.fingerprint import template_for
     for y in available_years():
         for kind in ("python", "excel"):
             template_for(load_system(y), kind)
@@ -131,8 +131,6 @@ def dept_key(name) -> str | None:
 
 
 def score_file(path: str) -> dict:
-    from perfscore.receiving.check import ERROR, check_filled
-    from perfscore.receiving.reader import read_filled
     try:
         empty = os.stat(path).st_size == 0
     except OSError:
@@ -171,7 +169,6 @@ def score_file(path: str) -> dict:
 def _lost(res) -> tuple:
     """Every indicator that lost points: (its index in the table, points lost, the engine's reason, the problems
     behind it as problems.problem_items words them), for the 问题清单 sheet and the memo."""
-    from perfscore.receiving.collect.problems import problem_items
     return tuple((j, r.deducted, clean(r.reason, MAX_PROBLEMS), tuple((clean(p), d) for p, d in problem_items(res, r)))
                  for j, r in enumerate(res.indicators) if r.deducted is not None and r.deducted > 1e-9)
 

@@ -23,13 +23,15 @@ import contextlib
 import math
 from collections import Counter
 
+from perfscore.receiving.collect.lastyear import compare_table
+from perfscore.receiving.collect.names import (DETAIL, DUPLICATE, GRADES, ISSUES, PROBLEMS, RANKING, RATES,
+                                               SCORES, SUMMARY, UNRANKED)
+from perfscore.receiving.collect.roster import match_roster, roster_table
 from perfscore.receiving.collect.rows import dept_key, system_key, system_of
 from perfscore.receiving.collect.sources import display_path
+from perfscore.files import atomic_output
+from perfscore.receiving.summary import Column, INT, LINK, NUMBER, PCT, SCORE, Table, TEXT, WRAP, write_workbook
 
-SUMMARY, RANKING, RATES, GRADES, PROBLEMS = "汇总", "排名", "指标得分率", "等级分布", "异常"
-SCORES, ISSUES, DETAIL = "各指标得分", "问题清单", "扣分明细"
-DUPLICATE = "部门重复"
-UNRANKED = "未排名"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -123,7 +125,6 @@ def summary_tables(files, rows, *, names=None, links=None, previous=None, roster
     问题清单, 扣分明细, 指标得分率, 等级分布, 异常, 名单核对 when ``roster`` (roster.Roster) is given, and
     与上次对比 and 指标增减 when ``previous`` (a Previous) is given (drops of ``drop`` points or more highlighted).
     ``names``: the file names to show (relative to the collected folder); ``links``: relative hyperlink targets."""
-    from perfscore.receiving.summary import INT, LINK, NUMBER, PCT, SCORE, TEXT, WRAP, Column, Table
     names = names or [display_path(f) for f in files]
     links = links or [None] * len(files)
     systems = _systems(rows)
@@ -135,7 +136,6 @@ def summary_tables(files, rows, *, names=None, links=None, previous=None, roster
     counted = [r for r in rows if r.get("scores") is not None and not r.get("copy")]
     matched = {}
     if roster is not None:
-        from perfscore.receiving.collect.roster import match_roster
         matched = match_roster(roster, rows)
     with_dept = roster is not None and roster.has_dept
 
@@ -334,11 +334,9 @@ def summary_tables(files, rows, *, names=None, links=None, previous=None, roster
               empty="无"),
     ]
     if roster is not None:
-        from perfscore.receiving.collect.roster import roster_table
         table, facts["roster"] = roster_table(roster, rows, names, links, matched)
         tables.append(table)
     if previous is not None:
-        from perfscore.receiving.collect.lastyear import compare_table  # (lastyear reads what this module writes)
         more, cmp_facts = compare_table(rows, rank, order, systems, previous, drop=drop)
         tables += more
         facts["compare"] = cmp_facts
@@ -348,7 +346,6 @@ def summary_tables(files, rows, *, names=None, links=None, previous=None, roster
 def _problem_tables(rows, order, rank, systems, counted, names, dept_of, with_dept, several, system_label, head_text):
     """问题清单 (one row per problem of an indicator, the units that have it, how many, points lost; the most
     common first) and 扣分明细 (one row per unit and indicator that lost points, with the engine's reason)."""
-    from perfscore.receiving.summary import INT, PCT, SCORE, TEXT, WRAP, Column, Table
     counted_ids = {id(r) for r in counted}
     groups: dict = {}      # (system key, indicator index, problem) -> [(row index, points)]
     drows = []
@@ -434,7 +431,6 @@ def write_csv(table, path, *, staged: bool = False) -> None:
     together, files.StagedOutputs)."""
     import csv
 
-    from perfscore.files import atomic_output
     with (contextlib.nullcontext(path) if staged else atomic_output(path)) as tmp:
         with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
             w = csv.writer(f, lineterminator="\r\n")
@@ -444,7 +440,5 @@ def write_csv(table, path, *, staged: bool = False) -> None:
 
 
 def write_summary(tables, output, subtitle: str, *, staged: bool = False) -> None:
-    from perfscore.files import atomic_output
-    from perfscore.receiving.summary import write_workbook
     with (contextlib.nullcontext(output) if staged else atomic_output(output)) as tmp:
         write_workbook(tmp, tables, subtitle)

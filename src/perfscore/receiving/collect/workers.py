@@ -61,7 +61,7 @@ def _on_alarm(signum, frame):
 def _init_worker(memory_mb: float, hard_timeout: float, quiet: bool, given: dict | None = None) -> None:
     global _HARD, _DEVNULL
     if given is not None:  # collect --system files (a spawned worker does not inherit the parent's module state)
-        from perfscore.receiving.collect import rows
+        from perfscore.receiving.collect import rows  # lazy: in the worker
         rows.GIVEN.clear()
         rows.GIVEN.update(given)
     _HARD = hard_timeout
@@ -79,7 +79,7 @@ def _init_worker(memory_mb: float, hard_timeout: float, quiet: bool, given: dict
     if memory_mb:
         _limit_memory(memory_mb)
     from perfscore.receiving.check import check_filled  # noqa: F401  (warm imports and the indicator systems)
-    from perfscore.engine.system import available_years, load_system
+    from perfscore.engine.system import available_years, load_system  # lazy: in the worker
     for y in available_years():
         load_system(y)
 
@@ -175,7 +175,7 @@ def _pool(jobs: int, memory_mb: float, hard_timeout: float):
     # fork (Linux): workers start in ~ms with perfscore already imported; elsewhere the platform's default
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() and sys.platform != "darwin" else None
     quiet = not os.environ.get("PERFSCORE_DEBUG")
-    from perfscore.receiving.collect.rows import GIVEN
+    from perfscore.receiving.collect.rows import GIVEN  # lazy: in the worker
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
                                   initargs=(memory_mb, hard_timeout, quiet, dict(GIVEN)))
 
@@ -211,7 +211,7 @@ def collect_rows(paths, jobs: int | None = None, *, file_timeout: float | None =
     import python_calamine  # noqa: F401  (imported before the fork: warm workers)
 
     from perfscore.receiving.check import check_filled  # noqa: F401  (imported before the fork: warm workers)
-    from perfscore.receiving.collect.rows import warm_layouts
+    from perfscore.receiving.collect.rows import warm_layouts  # lazy: in the worker
     warm_layouts()
 
     def note(idx, result):

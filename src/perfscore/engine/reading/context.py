@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from perfscore.engine.numbers import parse_interval
+from perfscore.engine.numbers import ParseError, parse_interval, text_to_decimal
 from perfscore.engine.schema import list_of
 from perfscore.errors import SystemFileError
 
@@ -35,7 +35,6 @@ class Context:
         """A threshold written as a fraction (0.1) or, as the printed table writes it, a percentage ("10%")."""
         v = node.data.get(key)
         if isinstance(v, str):
-            from perfscore.engine.numbers import ParseError, text_to_decimal
             try:
                 d, pct = text_to_decimal(v)
             except ParseError:

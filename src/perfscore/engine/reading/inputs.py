@@ -6,7 +6,7 @@ import math
 import re
 
 from perfscore.engine import rules as R
-from perfscore.engine.build.context import ID_RE, NUMERIC_KINDS, Context
+from perfscore.engine.reading.context import ID_RE, NUMERIC_KINDS, Context
 from perfscore.engine.inputs import KINDS, NOT_APPLICABLE, InputSpec
 from perfscore.engine.numbers import fmt_num
 from perfscore.engine.schema import list_of, one_of

@@ -1,4 +1,4 @@
-"""Building a System from one TOML file's data, validated strictly (every key known, every reference resolved, every
+"""Reading a System from one TOML file's data, validated strictly (every key known, every reference resolved, every
 weight adding up); errors name the file and the key. The steps, in the order they run:
 
 - ``[system]`` settings (here): identity, total, rounding, how thresholds compare, the default 0/0 policy;
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import functools
 
-from perfscore.engine.build import hierarchy
-from perfscore.engine.build.context import COMPARE_MODES, ZERO_POLICIES, Context
-from perfscore.engine.build.inputs import build_inputs, build_measures
+from perfscore.engine.reading import hierarchy
+from perfscore.engine.reading.context import COMPARE_MODES, ZERO_POLICIES, Context
+from perfscore.engine.reading.inputs import build_inputs, build_measures
 from perfscore.engine.model import System
 from perfscore.engine.numbers import ROUNDING_MODES, round_to
 from perfscore.engine.schema import Node, one_of, positive

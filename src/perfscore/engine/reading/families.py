@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from perfscore.engine import rules as R
-from perfscore.engine.build.context import WEIGHT_TOL, ZERO_POLICIES, Context
+from perfscore.engine.reading.context import WEIGHT_TOL, ZERO_POLICIES, Context
 from perfscore.engine.numbers import check_partition, fmt_num
 from perfscore.engine.schema import Node, non_negative, one_of, positive
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from perfscore.engine.build.context import ID_RE, WEIGHT_TOL, Context, unique
-from perfscore.engine.build.families import build_rule, rule_inputs
+from perfscore.engine.reading.context import ID_RE, WEIGHT_TOL, Context, unique
+from perfscore.engine.reading.families import build_rule, rule_inputs
 from perfscore.engine.model import Erratum, GoalTable, Indicator, Level, SanityCheck
 from perfscore.engine.numbers import check_partition, fmt_num
 from perfscore.engine.schema import list_of, one_of, positive
