@@ -295,3 +295,16 @@ def test_workbook_of_another_layout_is_told_to_regenerate_not_called_tampered(ge
     assert [i.where for i in rep.items if i.level == "错误"] == ["版式"], rep.items
     msg = rep.items[0].message
     assert "另一版本" in msg and "不表示它被改过" in msg and "重新生成" in msg and "改动" not in msg.split("无法逐格核对")[0]
+
+
+def test_check_starts_without_the_workbook_writer():
+    """check of one file must start fast (about 0.1 s as a whole process): reading and verifying a workbook imports
+    neither openpyxl nor the scoring functions, which only the writers need."""
+    import subprocess
+    import sys
+    code = ("import sys, perfscore.receiving.check; "
+            "print(sorted(m for m in ('openpyxl', 'perfscore.udfs', 'perfscore.excel.workbook', 'docx', 'pandas') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout

@@ -9,13 +9,8 @@ from perfscore.errors import PerfscoreError
 from perfscore.receiving.reader import (ERROR, WARNING, CellError, FilledWorkbook, case_from_filled, raw_inputs, read_filled,
                                         rules_system)
 from perfscore.engine.system import available_years
-from perfscore.excel.cache import inject_cached_values
 from perfscore.excel.fingerprint import LAYOUT_PLACEHOLDER, template_for
-from perfscore.excel.layout import CONF_SHEET
-from perfscore.excel.workbook import build_workbook
 from perfscore.files import atomic_output, check_output
-from perfscore.render import to_pdf
-
 
 
 @dataclass
@@ -185,6 +180,11 @@ def freeze(path, output, *, force: bool = False, pdf: bool = False, notes: list 
     of every printed page, and fails ``check`` itself. ``notes`` (a list) receives what the copy corrects: the kind
     of workbook read and every finding of ``check``. ``system_path``: the workbook's indicator system file when it
     is not installed (as for ``check --system``)."""
+    # lazy: only freeze writes a workbook; check must start in about 0.1 s, without openpyxl and the functions
+    from perfscore.excel.cache import inject_cached_values
+    from perfscore.excel.layout import CONF_SHEET
+    from perfscore.excel.workbook import build_workbook
+    from perfscore.render import to_pdf
     output = check_output(output, ".xlsx", force, "提交版（不含宏）", inputs=[path])
     filled = read_filled(path, system_path)
     system = rules_system(filled, system_path)
