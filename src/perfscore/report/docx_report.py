@@ -130,8 +130,10 @@ def zh_prose(text: str) -> str:
     (“3/(3+20)”), thousands separators (“12,741,400.04”) and times stay half-width."""
     def paren(m):
         inner, before = m.group(1), text_now[:m.start()].rstrip(" ")[-1:]
-        # Chinese inside, or an item number “(1)” (digits only, not after an operator or a figure)
-        zh = _HAS_HAN.search(inner) or (inner.strip().isdigit() and (not before or before not in "/*×÷+-=%.0123456789)\x01"))
+        # Chinese inside or just before (“科密(Comet)”), or an item number “(1)” (digits only, not after an operator or a figure)
+        after = text_now[m.end():].lstrip(" ")[:1]
+        zh = _HAS_HAN.search(inner) or _HAS_HAN.match(before) or (inner.strip().isdigit() and _HAS_HAN.match(after)) \
+            or (inner.strip().isdigit() and (not before or before not in "/*×÷+-=%.0123456789)\x01"))
         return ("（" + inner.strip() + "）") if zh else ("\x00" + inner + "\x01")
     text_now = text
     while True:
@@ -340,7 +342,7 @@ class Writer:
         out = [self.t("findings_intro", count=len(fs))] if fs else [self.t("no_findings")]
         notes = {(s.ref, str(s.value), s.source): s.note for s in self.case.stated}
         for k, f in enumerate(fs, 1):
-            out.append(self.t("finding", n=k, message=f.message, label=f.label.replace(" ", ""),
+            out.append(self.t("finding", n=k, message=f.message, label=f.label.replace(" 小计", "得分").replace(" ", ""),
                               stated=_stated(f), computed=self.engine_figure(f.ref) or f.computed,
                               source=f.source, note=notes.get((f.ref, f.stated, f.source.split("，共 ")[0]), "")))
         out += [self.t("corrected", n=k, where=where, label=label, stated=stated, value=value)
@@ -710,7 +712,12 @@ class DocxBuilder:
     def new_section(self, landscape):
         """A new page in the other orientation, with its own footers (a landscape page's number is turned)."""
         from docx.enum.section import WD_SECTION
+        from docx.oxml.ns import qn
         sec = self.doc.add_section(WD_SECTION.NEW_PAGE)
+        # the new section's properties are a copy of the last one's, references to its footers included: drop them,
+        # so that this section's footers are parts of its own
+        for ref in sec._sectPr.findall(qn("w:footerReference")) + sec._sectPr.findall(qn("w:headerReference")):
+            sec._sectPr.remove(ref)
         self._page(sec, landscape=landscape)
         self._footers(sec, landscape=landscape)
         return sec
