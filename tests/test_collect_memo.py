@@ -450,7 +450,9 @@ def test_memo_pdf_renders(batch, tmp_path):
     pdf = batch["out"] / "汇总说明.pdf"
     pages = pdf_pages(pdf)
     assert 3 <= len(pages) <= 12 and all(p["width"] < p["height"] for p in pages)
-    assert all(f.split("+")[-1].startswith(("NotoSerifCJK", "NotoSansCJK", "UKai")) for f in pdf_fonts(pdf))
+    from perfscore.render import REPORT_SUBSTITUTES   # the official fonts' declared free stand-ins
+    allowed = ("NotoSerifCJK", "NotoSansCJK", "UKai") + tuple(v[1] for v in REPORT_SUBSTITUTES.values())
+    assert all(f.split("+")[-1].startswith(allowed) for f in pdf_fonts(pdf)), pdf_fonts(pdf)
     text = "".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split())
     assert "各等级单位数" in text and "—1—" in text   # the chart is drawn, page numbers as 公文 write them
     sizes = pdf_text_sizes(pdf)

@@ -108,15 +108,15 @@ def test_reference_draft_reproduces_the_reports_number_sentences(draft):
         assert s in body, s
     for wrong in ("15.00%", "78.67%", "97.95", "评价得分6分，得分率100%。本年度一季度"):
         assert wrong not in body, wrong
-    problems = [t for t in _scoring_part(_texts(draft["doc"])) if re.match(r"\d\. .+（扣", t)]
-    assert [p.split("（扣")[0] for p in problems] == ["1. 政府采购执行情况", "2. 编外人员控制率", "3. 管理制度健全性",
-                                                    "4. 预算执行率"]
+    problems = [t for t in _scoring_part(_texts(draft["doc"])) if re.match(r"\d\..+（扣", t)]
+    assert [p.split("（扣")[0] for p in problems] == ["1.政府采购执行情况", "2.编外人员控制率", "3.管理制度健全性",
+                                                    "4.预算执行率"]
     assert "编外人员控制率13.04%（>10%），扣1分" in problems[1]
 
 
 def test_score_table_total_grade_and_goal_table(draft):
     doc, res = draft["doc"], draft["result"]
-    goal, score = doc.tables
+    *goal_parts, score = doc.tables
     rows = [[c.text for c in r.cells] for r in score.rows]
     assert rows[0][0] == "评价指标" and rows[1][:4] == ["一级指标", "二级指标", "三级指标", "分值"]
     by_name = {r[2]: r for r in rows[2:]}
@@ -126,9 +126,9 @@ def test_score_table_total_grade_and_goal_table(draft):
     assert rows[-3][0] == "综合评分" and rows[-3][-1] == "97.93"
     assert rows[-2][0] == "评分等级" and rows[-2][-1] == "优"
     assert rows[-1][-1] == "钟林"
-    for t in (goal, score):  # the header row repeats on every page
+    for t in (*goal_parts, score):  # the header row repeats on every page
         assert t.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
-    gtext = "\n".join(c.text for r in goal.rows for c in r.cells)
+    gtext = "\n".join(c.text for goal in goal_parts for r in goal.rows for c in r.cells)
     assert "深圳市科技开发交流中心" in gtext and "在职员工满意度" in gtext and "12,741,400.04" in gtext
     widths = [round(c.width.mm) for c in score.rows[2].cells]
     assert sum(widths) <= 225.5   # fits the landscape type area
@@ -320,13 +320,24 @@ def test_committed_draft_equals_fresh_regeneration(tmp_path):
                     reason="PDF needs: apt-get install libreoffice-writer poppler-utils fonts-noto-cjk fonts-arphic-ukai")
 def test_pdf_uses_only_installed_cjk_fonts(tmp_path):
     from perfscore.render import pdf_fonts, pdf_pages, to_png
-    out = tmp_path / "报告.docx"
-    assert main(["report", str(REFERENCE_CASE), "-o", str(out), "--pdf"], out=io.StringIO()) == EXIT_OK
+    from perfscore.render import REPORT_SUBSTITUTES, font_substitutes
+    out, said = tmp_path / "报告.docx", io.StringIO()
+    assert main(["report", str(REFERENCE_CASE), "-o", str(out), "--pdf"], out=said) == EXIT_OK
     pdf = out.with_suffix(".pdf")
     fonts = pdf_fonts(pdf)
     assert fonts
+    missing = dict(font_substitutes())
+    allowed = tuple(REPORT_SUBSTITUTES[name][1] for name in missing) + tuple(n.replace("_", "") for n in OFFICIAL_FONTS)
     for f in fonts:
-        assert f.split("+")[-1].startswith(("NotoSerifCJK", "NotoSansCJK", "UKai")), f"unexpected font {f}"
+        assert f.split("+")[-1].startswith(allowed), f"{f}: neither an official font nor a declared stand-in {allowed}"
+    said = said.getvalue()
+    if missing:   # the terminal names each missing official font and the font printed in its place
+        assert "本机没有公文字体" in said
+        for name, used in missing.items():
+            assert name in said and f"{used}代替{name}" in said
+        # the stand-ins of the right style are the ones installed (.ci/run installs their packages)
+        body = [f for f in fonts if "LXGWWenKai" in f]
+        assert body and any("GBZenKai" in f for f in fonts), fonts
     pages = pdf_pages(pdf)
     assert any(p["width"] > p["height"] for p in pages) and any(p["width"] < p["height"] for p in pages)
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=60).stdout
@@ -349,3 +360,241 @@ def test_outline_doc_lists_every_template_and_narrative_key():
 def test_formula_amounts_exact_to_the_cent(draft):
     body = "\n".join(_texts(draft["doc"]))
     assert "资金调整、调剂比例=381700/12741400.04=3.00%" in body
+
+
+# ------------------------------------------------------------------------------------------ issue 23
+_REVIEW = re.compile(r"【(?:待填写|审核提示)[^】]*】")
+
+
+def _all_text(doc):
+    """(text, marked) for every paragraph of the body and of every table cell; ``marked`` when the whole paragraph
+    is highlighted (a passage to be removed before submission)."""
+    paras = list(doc.paragraphs) + [p for t in doc.tables for r in t.rows for c in r.cells for p in c.paragraphs]
+    out = []
+    for p in paras:
+        marked = bool(p.runs) and all(r.font.highlight_color is not None for r in p.runs if r.text.strip())
+        out.append((p.text, marked))
+    return out
+
+
+def _unmarked(doc):
+    """The draft as it would be submitted: whole marked paragraphs and marked passages removed."""
+    return [_REVIEW.sub("", t) for t, marked in _all_text(doc) if not marked]
+
+
+def _doc_figures_agree_with_engine(doc, res):
+    name_score = {r.indicator.name: r.score for r in res.indicators}
+    name_score.update({lv.level.name: lv.score for lv in list(res.level1.values()) + list(res.level2.values())})
+    texts = _unmarked(doc)
+    total = fmt_num(res.total)
+    for t in texts:
+        for m in re.finditer(r"(自评得分|综合得分|综合评分|自评总分)(?:为|是|：)?([0-9.]+)分", t):
+            assert m.group(2) == total, t
+        for m in re.finditer(r"评价等级为“(.)”", t):
+            assert m.group(1) == res.grade, t
+        m = re.match(r"(?:（\d+）)?(.+?)(?:，|)指标满分([0-9.]+)分.*?评价得分([0-9.]+)分", t)
+        if m and m.group(1) in name_score:
+            assert m.group(3) == fmt_num(name_score[m.group(1)]), t
+    return texts
+
+
+def test_no_total_or_score_differs_from_the_engine_outside_the_marked_appendix(draft, tmp_path):
+    doc, res = draft["doc"], draft["result"]
+    texts = _doc_figures_agree_with_engine(doc, res)
+    cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
+    assert any("自评得分97.93分" in c for c in cells)            # the 自评表 copied from the source said 97.95
+    assert not any("97.95" in t for t in texts)
+    everything = [t for t, _ in _all_text(doc)]
+    assert any("97.95" in t for t in everything)                  # … and the marked appendix says so
+    appendix = [t for t, marked in _all_text(doc) if "97.95" in t]
+    assert all(marked for t, marked in _all_text(doc) if "97.95" in t), appendix
+    assert any("原写自评得分97.95分" in t and "97.93分" in t for t in appendix)
+    # the appendix quotes the engine's figure as the body prints it: 78.66%, never a rounded 79%
+    assert not any(re.search(r"(?<![0-9.])79%", t) for t in everything)
+    assert any("按评分规则计算的78.66%" in t and "98%" in t for t in everything)
+    # inputs that change the total: the 自评表 text follows the engine, not the source's 97.95
+    src = REFERENCE_CASE.read_text("utf-8").replace('outside_staff = { value = 3,', 'outside_staff = { value = 9,') \
+        .replace('effectiveness_score = { value = 25,', 'effectiveness_score = { value = 7.96,')
+    case = tmp_path / "变了.toml"
+    case.write_text(src, "utf-8")
+    out = tmp_path / "变了.docx"
+    write_report(case, out)
+    res2 = score_case(load_system(2020), load_case(case).raw_values())
+    assert fmt_num(res2.total) == "80.89"
+    doc2 = Document(str(out))
+    _doc_figures_agree_with_engine(doc2, res2)
+    cells2 = [c.text for t in doc2.tables for r in t.rows for c in r.cells]
+    assert any("自评得分80.89分" in c for c in cells2) and not any("97.9" in t for t in _unmarked(doc2))
+
+
+def test_tool_residue_is_marked_and_worded_for_a_reviewer(draft):
+    doc = draft["doc"]
+    for t, marked in _all_text(doc):
+        for tool_word in ("案例文件", "报告写", "小计：", "perfscore", " 得分："):
+            assert tool_word not in t, t
+    # every assumed-value note inline and the whole appendix are highlighted passages
+    para = [p for p in doc.paragraphs if "一季度支出进度为25.00%" in p.text][0]
+    notes = [r for r in para.runs if r.text.startswith("【审核提示：此数为假设值")]
+    assert notes and all(r.font.highlight_color is not None for r in notes)
+    assert all(r.font.highlight_color is None for r in para.runs if r.text.startswith("（1）预算执行率"))
+    k = next(i for i, p in enumerate(doc.paragraphs) if p.text.startswith("附：数据核对"))
+    rest = [p for p in doc.paragraphs[k:] if p.text.strip()]
+    assert len(rest) > 5 and all(r.font.highlight_color is not None for p in rest for r in p.runs if r.text.strip())
+    assert "定稿前删除" in doc.paragraphs[k].text
+
+
+def test_document_properties_are_the_departments(draft):
+    import zipfile
+    doc = draft["doc"]
+    cp = doc.core_properties
+    assert cp.author == cp.last_modified_by == "深圳市科技开发交流中心"
+    assert cp.title == "2020年度部门整体绩效自评报告" and not cp.comments
+    with zipfile.ZipFile(draft["path"]) as z:
+        names = z.namelist()
+        assert not any("thumbnail" in n for n in names)
+        assert b"python-docx" not in z.read("docProps/core.xml")
+        assert b"perfscore" not in z.read("docProps/core.xml")
+
+
+PROVINCIAL_OUTLINE = [   # the provincial 自评报告 提纲's parts, as the Shenzhen outline heads them
+    "部门（单位）基本情况", "部门主要职能", "机构设置、人员和资产情况", "年度总体工作和重点工作任务", "部门预算编制情况",
+    "部门预算执行情况", "预算绩效管理工作开展情况及自评组织实施", "主要履职绩效分析", "主要履职目标", "主要履职情况",
+    "部门履职绩效情况", "绩效目标完成情况分析", "总体评价和整改措施", "主要经验、做法", "存在问题及改进措施",
+    "后续工作计划、相关建议", "评价结果应用", "其他需要说明的问题", "评价指标评分情况",
+]
+
+
+def test_every_provincial_outline_section_is_present(draft):
+    doc = draft["doc"]
+    headings = [p.text for p in doc.paragraphs if p.style.name in ("一级标题", "二级标题")]
+    for part in PROVINCIAL_OUTLINE:
+        assert sum(part in h for h in headings) == 1, (part, headings)
+    texts = _texts(doc)
+    # 组织架构/人员/资产 from the case's inputs
+    assert "截至2020年末，本部门核定编制数20人，在编人数20人，另有编外人员3人；固定资产账面净值132,825.86元，" \
+           "其中在用固定资产130,457.85元。" in texts
+    # 预算执行率 with its basis
+    assert any("预算总指标16,878,372.51元" in t and "已冻结资金357,864元" in t and
+               "=16316473.33/(16878372.51-357864)=98.76%" in t for t in texts)
+    # every 自评表 target against its actual; the shortfall with its gap and a 原因 to fill in
+    goal_rows = [t for t in texts if re.match(r"\d\..+（.+指标）：预期指标值", t)]
+    assert len(goal_rows) == 8
+    short = [t for t in goal_rows if t.startswith("2.公用经费支付完成率")][0]
+    assert "预期指标值100%，实际完成值98%，比预期低2个百分点，未达到预期。偏差原因：【待填写：原因】" in short
+    assert "7.预算执行率（成本指标）：预期指标值≥90%，实际完成值98.76%，达到预期。" in goal_rows
+    # a 原因 to fill in for each problem, with the figure that shows it
+    problems = [t for t in texts if re.match(r"\d\..+（扣", t)]
+    assert len(problems) == 4 and all(t.endswith("原因：【待填写：原因】") for t in problems)
+    assert "编外人员控制率=3/(3+20)=13.04%" in problems[1]
+    fills = {p.text.split("】")[0][5:] for p in doc.paragraphs if p.text.startswith("【待填写：")}
+    assert {"评价结果应用", "其他需要说明的问题", "预算绩效管理工作开展情况及自评组织实施", "机构设置"} <= fills
+
+
+def test_goal_gap_reads_targets_as_written():
+    from perfscore.report.docx_report import _goal_gap
+    assert _goal_gap("=100%", "=98%") == (False, "低2个百分点")
+    assert _goal_gap("≥90%", "98.76%") == (True, "")
+    assert _goal_gap("≥90%", "85%") == (False, "低5个百分点")
+    assert _goal_gap("12个月", "11个月") == (False, "低1个月")
+    assert _goal_gap("及时", "及时") == (True, "")
+    assert _goal_gap("及时", "基本及时") == (None, "")
+    assert _goal_gap("≥90%", "≥90%") == (True, "")
+    assert _goal_gap("≤5%", "8%") == (False, "高3个百分点")
+
+
+def test_prose_punctuation_and_terms(draft):
+    from perfscore.report.docx_report import zh_prose
+    assert zh_prose("广东(深圳)工作基地:全年共举办“AI时代,智能未来”") == "广东（深圳）工作基地：全年共举办“AI时代，智能未来”"
+    assert zh_prose("(1) 日常公用经费控制率<90%的, 得3分; (2) 90%≤x") == "（1）日常公用经费控制率<90%的，得3分；（2）90%≤x"
+    assert zh_prose("编外人员控制率=3/(3+20)=13.04%，12,741,400.04元") == "编外人员控制率=3/(3+20)=13.04%，12,741,400.04元"
+    doc = draft["doc"]
+    prose = [t for t, _ in _all_text(doc)]
+    for t in prose:
+        assert not re.search(r"[\u4e00-\u9fff] |[ ][\u4e00-\u9fff]", t), t           # no space beside Chinese
+        assert not re.search(r"[\u4e00-\u9fff][(),;]|[(),;][\u4e00-\u9fff]", t), t  # no half-width punctuation
+        assert "三公经费" not in t and "出国境" not in t and "”“三公" not in t, t
+    assert any("“三公”经费预算数为55,100元" in t and "因公出国（境）费决算数" in t for t in prose)
+
+
+def _mm_of(twips):
+    return int(twips) / 1440 * 25.4
+
+
+def test_page_number_dash_7mm_below_type_area_and_turned_on_landscape_pages(draft):
+    doc = draft["doc"]
+    st = doc.styles["页码"].paragraph_format
+    assert st.line_spacing_rule == 4 and abs(st.line_spacing.pt - 14) < 0.01     # exactly one 4号 em
+    em_mm = 14 * 25.4 / 72
+    for s in doc.sections:
+        if s.page_width > s.page_height:
+            continue
+        # the dash is at the middle of that em: footer distance + half an em = 7 mm below the type area's bottom
+        dash_below = (s.bottom_margin.mm) - (s.footer_distance.mm + em_mm / 2)
+        assert abs(dash_below - 7) < 0.05, dash_below
+    wp = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
+    wps = "{http://schemas.microsoft.com/office/word/2010/wordprocessingShape}"
+    landscape = [s for s in doc.sections if s.page_width > s.page_height]
+    assert landscape
+    for s in landscape:
+        # the portrait page turned clockwise: binding (28 mm) at the head of the table, foot (35 mm) at the left
+        assert abs(s.top_margin.mm - 28) < 0.1 and abs(s.left_margin.mm - 35) < 0.1
+        for footer, odd in ((s.footer, True), (s.even_page_footer, False)):
+            assert not footer.is_linked_to_previous
+            anchors = list(footer._element.iter(wp + "anchor"))
+            assert len(anchors) == 1 and "".join(t.text for t in footer._element.iter(qn("w:t"))) == "— 1 —"
+            a = anchors[0]
+            h, v = a.find(wp + "positionH"), a.find(wp + "positionV")
+            assert h.get("relativeFrom") == v.get("relativeFrom") == "page"
+            x = int(h.find(wp + "posOffset").text) / 36000
+            y = int(v.find(wp + "posOffset").text) / 36000
+            ext = a.find(wp + "extent")
+            w_mm, h_mm = int(ext.get("cx")) / 36000, int(ext.get("cy")) / 36000
+            # the dash's axis 7 mm left of the type area (which starts 35 mm from the left edge)
+            assert abs((x + w_mm / 2) - (35 - 7)) < 0.05
+            body = a.find(f".//{wps}bodyPr")
+            assert body.get("vert") == "vert"                    # reads downwards: the portrait line, turned
+            if odd:   # lower left: ends one character before the type area's lower edge (210 - 26 = 184 mm)
+                assert abs((y + h_mm) - (184 - em_mm)) < 0.05
+            else:     # upper left: starts one character after the type area's upper edge (28 mm)
+                assert abs(y - (28 + em_mm)) < 0.05
+    # back in portrait (the appendix): portrait page numbers again
+    last = doc.sections[-1]
+    assert last.page_width < last.page_height and not list(last.footer._element.iter(wp + "anchor"))
+    assert "PAGE" in "".join(t.text for t in last.footer._element.iter(qn("w:instrText")))
+
+
+def test_table_rows_do_not_split_and_totals_keep_with_the_table(draft):
+    doc = draft["doc"]
+    *goal_parts, score = doc.tables
+    for t in doc.tables:
+        for k, r in enumerate(t.rows):
+            long_text = max(len(c.text) for c in r.cells) > 400
+            assert (r._tr.trPr.find(qn("w:cantSplit")) is not None) or long_text, (k, r.cells[0].text)
+    rows = score.rows
+    tail = [k for k, r in enumerate(rows) if r.cells[0].text in ("综合评分", "评分等级", "填表人")]
+    assert len(tail) == 3 and tail[-1] == len(rows) - 1
+    for k in range(tail[0] - 1, tail[-1]):   # the last indicator row and the totals hold to what follows
+        assert all(p.paragraph_format.keep_with_next for c in rows[k].cells for p in c.paragraphs), k
+    # the 自评表 in parts, each repeating its own full column header
+    heads = [[c.text for c in t.rows[0].cells] for t in goal_parts]
+    assert heads[0][0] == "部门（单位）名称" and heads[1][1] == "预期目标" and heads[2][1:4] == ["一级指标", "二级指标", "三级指标"]
+    first = goal_parts[0]
+    assert all(first.rows[k]._tr.trPr.find(qn("w:tblHeader")) is not None for k in range(3))
+
+
+def test_report_honours_region_and_year(tmp_path, monkeypatch, capsys):
+    """`report CASE --region R --year Y` scores with region R's system of year Y (and says so when R has none)."""
+    monkeypatch.setenv("PERFSCORE_SYSTEMS", str(ROOT / "tests" / "data" / "systems"))
+    case = tmp_path / "tp.toml"
+    case.write_text('schema = 1\n[case]\ntitle = "测试报告"\ndepartment = "测试局"\nyear = 2018\n'
+                    '[inputs]\nadjusted = 12.5\ninitial_budget = 100\nstaff_in = 10\nstaff_seconded = 1\nquota = 10\n'
+                    'plan_quality = 13\nspent = 90\nfinal_budget = 100\nprocured = 0.9\nprocurement_plan = 1\n'
+                    'process_score = 12.5\noutput_score = 18\neffect_score = 19\n', "utf-8")
+    out, said = tmp_path / "r.docx", io.StringIO()
+    assert main(["report", str(case), "--region", "testprovince", "--year", "2018", "-o", str(out)], out=said) == EXIT_OK
+    texts = _texts(Document(str(out)))
+    assert any("综合得分83.25分" in t for t in texts) and "testprovince" in said.getvalue()
+    assert main(["report", str(case), "--region", "shenzhen", "--year", "2018", "-o", str(tmp_path / "x.docx")],
+                out=io.StringIO()) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "2018" in err and "Traceback" not in err and not (tmp_path / "x.docx").exists()

@@ -14,6 +14,8 @@ STATED_KINDS = ("score", "level1", "level2", "rate", "figure", "total", "grade")
 # [narrative]: passages only the department can write, quoted as they are by `perfscore report` (all optional)
 NARRATIVE_KEYS = {
     "functions": "部门主要职能",
+    "structure": "机构设置",
+    "management": "预算绩效管理工作开展情况及自评组织实施",
     "annual_work": "年度总体工作和重点工作任务",
     "goals": "主要履职目标",
     "performance": "主要履职情况",
@@ -23,6 +25,8 @@ NARRATIVE_KEYS = {
     "measures": "改进措施",
     "plan": "后续工作计划",
     "suggestions": "相关建议",
+    "application": "评价结果应用",
+    "other": "其他需要说明的问题",
 }
 
 

@@ -15,7 +15,42 @@ from pathlib import Path
 from perfscore.errors import PerfscoreError
 
 FONTS_CONF = Path(__file__).with_name("fonts.conf")
-INSTALL_HINT = "apt-get install libreoffice-calc libreoffice-writer poppler-utils fonts-noto-cjk fonts-arphic-ukai"
+INSTALL_HINT = ("apt-get install libreoffice-calc libreoffice-writer poppler-utils fonts-noto-cjk fonts-arphic-ukai "
+                "fonts-lxgw-wenkai fonts-arphic-gkai00mp")
+
+# The report draft's official fonts (GB/T 9704-2012, as Chinese office PCs name them) and the free fonts of the same
+# style that fonts.conf puts in their place where they are missing: (family, PostScript name prefix in a PDF, package).
+REPORT_SUBSTITUTES = {
+    "仿宋_GB2312": ("LXGW WenKai", "LXGWWenKai", "fonts-lxgw-wenkai"),
+    "楷体_GB2312": ("AR PL KaitiM GB", "GBZenKai", "fonts-arphic-gkai00mp"),
+    "方正小标宋简体": ("Noto Serif CJK SC Bold", "NotoSerifCJK", "fonts-noto-cjk"),
+    "黑体": ("Noto Sans CJK SC", "NotoSansCJK", "fonts-noto-cjk"),
+    "宋体": ("Noto Serif CJK SC", "NotoSerifCJK", "fonts-noto-cjk"),
+}
+
+
+def _fc(*args) -> str:
+    exe = shutil.which(args[0])
+    if not exe:
+        return ""
+    try:
+        return subprocess.run([exe, *args[1:]], capture_output=True, text=True, timeout=30, env=_env()).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def font_substitutes(names=tuple(REPORT_SUBSTITUTES)) -> list[tuple[str, str]]:
+    """[(official font, the font this machine prints it with)] for each official font that is not installed.
+    A stand-in that is not installed either is named as what fontconfig picks instead."""
+    out = []
+    for name in names:
+        if _fc("fc-list", f":family={name}", "family").strip():
+            continue   # installed: LibreOffice prints with it
+        fam, _, style = _fc("fc-match", "-f", "%{family[0]}|%{style[0]}", name).partition("|")
+        picked = (fam + (" " + style if style and style not in ("Regular", "Book", "Medium") else "")).strip() or "（未知）"
+        out.append((name, picked))
+    return out
+
 
 
 def _env():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from perfscore.report.outline import EVERY_LEVEL1, Outline, outline_for
 from perfscore.text import tight
 from perfscore.engine.system import DEFAULT_REGION, load_system, require_region
 from perfscore.receiving.reader import case_from_filled, read_filled, rules_system
-from perfscore.render import soffice, to_pdf
+from perfscore.render import font_substitutes, soffice, to_pdf
 
 # ------------------------------------------------------------------------------------------ GB/T 9704-2012
 FONT_TITLE = "方正小标宋简体"
@@ -39,7 +40,8 @@ LINES, CHARS = 22, 28
 PAGE_W, PAGE_H = 210, 297                     # mm
 TOP, LEFT, TYPE_W, TYPE_H = 37, 28, 156, 225  # mm: margins and type area
 BOTTOM, RIGHT = PAGE_H - TOP - TYPE_H, PAGE_W - LEFT - TYPE_W  # 35, 26
-PAGE_NO_GAP = 7      # mm: the page number's line sits 7 mm below the type area
+PAGE_NO_GAP = 7      # mm: the page number's dash (一字线) sits 7 mm below the type area
+PAGE_NO_EM_MM = PAGE_NO_PT * 25.4 / 72   # 4.94 mm
 TWIPS_PER_MM = 1440 / 25.4
 LINE_PITCH = int(TYPE_H * TWIPS_PER_MM / LINES)          # 579 twips = 28.95 pt: 22 lines fill the type area
 # 28 characters of 16 pt need 448 pt; the type area is 442.2 pt wide: body text is condensed by 0.25 pt a
@@ -106,6 +108,38 @@ def _count_zh(n: int) -> str:
     return "两" if n == 2 else (DIGITS_ZH[n] if 0 <= n <= 10 else str(n))
 
 
+_HAN = "\u3400-\u9fff\uf900-\ufaff"
+_FULL_PUNCT = "（），。；：、“”‘’《》【】！？—…"
+_SPACE_ZH = re.compile(rf"[ \u00a0\u3000]+(?=[{_HAN}{_FULL_PUNCT}])|(?<=[{_HAN}{_FULL_PUNCT}])[ \u00a0\u3000]+")
+_PAREN = re.compile(r"\(([^()]*)\)")
+_HAS_HAN = re.compile(rf"[{_HAN}]")
+
+
+def zh_prose(text: str) -> str:
+    """Chinese prose as an official document sets it: full-width brackets, commas, semicolons and colons around
+    Chinese text, and no spaces next to Chinese characters or full-width punctuation. Brackets of a formula
+    (“3/(3+20)”), thousands separators (“12,741,400.04”) and times stay half-width."""
+    def paren(m):
+        inner, before = m.group(1), text_now[:m.start()].rstrip(" ")[-1:]
+        # Chinese inside or just before (“科密(Comet)”), or an item number “(1)” (digits only, not after an operator or a figure)
+        after = text_now[m.end():].lstrip(" ")[:1]
+        zh = _HAS_HAN.search(inner) or _HAS_HAN.match(before) or (inner.strip().isdigit() and _HAS_HAN.match(after)) \
+            or (inner.strip().isdigit() and (not before or before not in "/*×÷+-=%.0123456789)\x01"))
+        return ("（" + inner.strip() + "）") if zh else ("\x00" + inner + "\x01")
+    text_now = text
+    while True:
+        new = _PAREN.sub(paren, text_now)
+        if new == text_now:
+            break
+        text_now = new
+    text = text_now.replace("\x00", "(").replace("\x01", ")")
+    text = re.sub(r"(?<![0-9]),|,(?![0-9])", "，", text)
+    text = text.replace(";", "；")
+    text = re.sub(rf"(?<=[{_HAN}）])\s*:|:(?![0-9])", "：", text)
+    text = re.sub(r"[ \u00a0]*=[ \u00a0]*", "=", text)
+    return _SPACE_ZH.sub("", text)
+
+
 def _join_zh(items) -> str:
     items = list(items)
     if len(items) <= 1:
@@ -141,13 +175,67 @@ class Writer:
             "goal_table_title": s.goal_table.title if s.goal_table else "部门（单位）整体支出绩效目标完成情况自评表",
             "total": _score(self.r.total), "grade": self.r.grade,
         }
+        self.corrections: list[tuple[str, str, str, str]] = []   # (where, label, as the source says, engine's)
+
+    def prose(self, text: str) -> str:
+        """The outline's terms (“三公经费” → ““三公”经费”), full-width punctuation, no stray spaces."""
+        for k, v in self.o.terms.items():
+            text = text.replace(k, v)
+        return tight(zh_prose(text))
 
     def t(self, key, **values) -> str:
         tpl = self.o.sentences[key]
-        return tight(tpl.fill({**self.base, **values})) if tpl else ""
+        return self.prose(tpl.fill({**self.base, **values})) if tpl else ""
 
     def fill(self, tpl, **values) -> str:
-        return tight(tpl.fill({**self.base, **values}))
+        return self.prose(tpl.fill({**self.base, **values}))
+
+    def review(self, note: str) -> str:
+        return self.o.review.fill({**self.base, "note": note})
+
+    # ---------------------------------------------------------------- the source's own text
+    _TOTAL = re.compile(r"((?:自评|综合|评价)?(?:得分|评分|总分))(为|是|：)?([0-9]+(?:\.[0-9]+)?)分")
+    _GRADE = re.compile(r"((?:评价|评分|自评)等级)(为|是|：)?“?(优秀|优|良好|良|中|合格|差|不合格)”?")
+
+    def engine_text(self, text: str, where: str) -> str:
+        """Text copied from the source, with any total or grade it states set to the engine's: a 自评表 that says
+        “自评得分97.95分” when the rules give 97.93 is shown with 97.93, and the change is listed in the appendix."""
+        total, grade = _score(self.r.total), self.r.grade
+
+        def fix_total(m):
+            stated = m.group(3)
+            # only a whole-report total (自评得分, 综合得分, 总分 …) is the engine's to set; “评价得分6分” is an indicator's
+            if not (m.group(1).startswith(("自评", "综合")) or m.group(1) == "总分"):
+                return m.group(0)
+            if _same_number(stated, self.r.total):
+                return m.group(0)
+            self._correct((where, m.group(1), stated + "分", total + "分"))
+            return m.group(1) + (m.group(2) or "") + total + "分"
+
+        def fix_grade(m):
+            if m.group(3) == grade or m.group(3) + "秀" == grade:
+                return m.group(0)
+            self._correct((where, m.group(1), "“" + m.group(3) + "”", "“" + grade + "”"))
+            return m.group(1) + (m.group(2) or "") + "“" + grade + "”"
+        return self._GRADE.sub(fix_grade, self._TOTAL.sub(fix_total, text))
+
+    def _correct(self, item):
+        if item not in self.corrections:
+            self.corrections.append(item)
+
+    def all_source_text(self):
+        """Read every passage the draft copies from the source once, so that the appendix (wherever the outline
+        puts it) lists each figure set to the engine's."""
+        from perfscore.engine.case import NARRATIVE_KEYS
+        for key, text in self.case.narrative.items():
+            self.engine_text(text, NARRATIVE_KEYS.get(key, key))
+        self.engine_text(self.case.goals_expected or "", "自评表“预期目标”")
+        self.engine_text(self.case.goals_actual or "", "自评表“目标实际完成情况”")
+        for t in self.case.tasks or []:
+            self.engine_text(t.status or "", f"自评表“{t.name}”完成情况")
+
+    def source_text(self, text: str, where: str) -> str:
+        return self.prose(self.engine_text(text, where))
 
     # ---------------------------------------------------------------- scores
     def level1_sentence(self, l1id) -> str:
@@ -238,9 +326,18 @@ class Writer:
         return out or [self.t("no_problems")]
 
     def findings(self) -> list[str]:
+        """The appendix, every item worded as a reviewer's note: each figure the source states differently from the
+        rules, with the engine's figure (at the precision the draft prints), the figures of source text the draft
+        set to the engine's, and the assumed inputs."""
         fs = self.src.findings
         out = [self.t("findings_intro", count=len(fs))] if fs else [self.t("no_findings")]
-        out += [self.t("finding", n=k, message=f.message) for k, f in enumerate(fs, 1)]
+        notes = {(s.ref, str(s.value), s.source): s.note for s in self.case.stated}
+        for k, f in enumerate(fs, 1):
+            out.append(self.t("finding", n=k, message=f.message, label=f.label.replace(" 小计", "得分").replace(" ", ""),
+                              stated=_stated(f), computed=self.engine_figure(f.ref) or f.computed,
+                              source=f.source, note=notes.get((f.ref, f.stated, f.source.split("，共 ")[0]), "")))
+        out += [self.t("corrected", n=k, where=where, label=label, stated=stated, value=value)
+                for k, (where, label, stated, value) in enumerate(self.corrections, 1)]
         assumed = self.case.assumed()
         if assumed:
             out.append(self.t("assumed_intro"))
@@ -248,16 +345,135 @@ class Writer:
                            value=v.value, why=v.assumed) for k, (i, v) in enumerate(assumed.items(), 1)]
         return [p for p in out if p]
 
+    def engine_figure(self, ref: str) -> str:
+        """The engine's value for a stated figure's ref, as the draft prints it (97.93分, 78.66%, “优”)."""
+        kind, _, target = ref.partition(".")
+        r = self.r
+        if kind == "total":
+            return _score(r.total) + "分"
+        if kind == "grade":
+            return "“" + r.grade + "”"
+        if kind == "score":
+            return _score(r.by_id(target).score) + "分"
+        if kind in ("level1", "level2"):
+            return _score(getattr(r, kind)[target].score) + "分"
+        if kind == "rate":
+            lv = r.level1.get(target) or r.level2.get(target)
+            return _rate(lv.score, lv.level.weight) if lv else ""
+        if kind == "figure" and target in self.system.measures:
+            m = self.system.measures[target]
+            try:
+                v = m.value(r.inputs)
+            except Exception:   # a figure the rules cannot compute: the crosscheck's own words say why
+                return ""
+            return fmt_pct(v) if m.percent else fmt_num(v)
+        return ""
+
+    # ---------------------------------------------------------------- facts and the 自评表's targets
+    def facts(self, block) -> str | None:
+        """A sentence whose placeholders are the system's inputs (金额、人数 as the draft writes them) and measures
+        (their formula and value); None when the source lacks one of them."""
+        values = {}
+        for _, name in block.template.parts:
+            if name is None or name in self.base:
+                continue
+            if name in self.system.inputs:
+                if name not in self.r.inputs:
+                    return None
+                values[name] = _input_value(self.system.inputs[name], self.r.inputs[name])
+            else:
+                m = self.system.measures[name]
+                if any(i not in self.r.inputs for i in m.inputs):
+                    return None
+                try:
+                    v = m.value(self.r.inputs)
+                except Exception:
+                    return None
+                values[name] = f"{m.formula(self.r.inputs)}={fmt_pct(v) if m.percent else fmt_num(v)}"
+        return self.fill(block.template, **values)
+
+    def goal_analysis(self) -> list[str]:
+        """Each 自评表 performance target against its actual: met, off by how much (with a 【待填写：原因】), or
+        not comparable as written (a 【待填写】 for the comparison)."""
+        out = []
+        for k, g in enumerate(self.case.goal_rows, 1):
+            target, actual = _plain_target(g.target), _plain_target(g.actual)
+            met, gap = _goal_gap(g.target, g.actual)
+            if met is True:
+                status = self.t("goal_met", target=target, actual=actual)
+            elif met is False:
+                status = self.t("goal_off", target=target, actual=actual, gap=gap)
+            else:
+                status = self.t("goal_unknown", target=target, actual=actual)
+            out.append(self.t("goal_row", n=k, level1=g.level1, level2=g.level2, name=g.name, target=target,
+                              actual=actual, status=status))
+        return out or [self.t("no_goal_rows")]
+
     def narrative(self, block) -> str | None:
         text = self.case.narrative.get(block.key, "")
         if not text and block.fallback == "goal_table.expected":
             text = self.case.goals_expected
         elif not text and block.fallback == "goal_table.actual":
             text = self.case.goals_actual
-        return text.strip() or None
+        from perfscore.engine.case import NARRATIVE_KEYS
+        return self.source_text(text.strip(), NARRATIVE_KEYS[block.key]) if text.strip() else None
 
     def fill_in(self, block) -> str:
         return self.o.fill_in.fill({**self.base, "label": NARRATIVE_KEYS[block.key], "hint": block.hint})
+
+
+def _same_number(stated: str, value) -> bool:
+    try:
+        return abs(float(stated) - round(value, 2)) < 1e-9
+    except (TypeError, ValueError):
+        return False
+
+
+def _stated(f: Finding) -> str:
+    """The source's figure as the appendix quotes it: a score with 分, a rate as written, a grade in quotes."""
+    kind = f.ref.partition(".")[0]
+    if kind == "grade":
+        return "“" + f.stated + "”"
+    if kind in ("score", "level1", "level2", "total"):
+        return fmt_num(float(f.stated)) + "分" if _number(f.stated) else f.stated
+    return f.stated
+
+
+def _number(text) -> bool:
+    try:
+        float(text)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+_TARGET = re.compile(r"^\s*(=|＝|≥|>=|＞=|≤|<=|>|＞|<|＜)?\s*(-?[0-9]+(?:\.[0-9]+)?)\s*(%|％|[^0-9\s]*)\s*$")
+
+
+def _plain_target(text: str) -> str:
+    """“=100%” as prose says it: “100%”."""
+    return re.sub(r"^\s*[=＝]\s*", "", text or "").strip() or "（未填）"
+
+
+def _goal_gap(target: str, actual: str):
+    """(met, gap): met True / False, or None when the two cannot be compared as written; gap in words
+    (“低2个百分点”). A target “≥90%” is met by 98.76%; “=100%” is missed by 98%."""
+    t, a = _TARGET.match(target or ""), _TARGET.match(actual or "")
+    if not t or not a:
+        return ((target or "").strip() == (actual or "").strip() and bool((target or "").strip())) or None, ""
+    top, tv, tu = t.group(1) or "=", float(t.group(2)), t.group(3).replace("％", "%")
+    aop, av, au = a.group(1) or "=", float(a.group(2)), a.group(3).replace("％", "%")
+    if tu != au:
+        return None, ""
+    if aop not in ("=", "＝"):   # “≥90%” as the actual: only says it is as the target when written the same
+        return (True, "") if (top, tv) == (aop, av) else (None, "")
+    top = {"＝": "=", ">=": "≥", "＞=": "≥", "＞": ">", "<=": "≤", "＜": "<"}.get(top, top)
+    met = {"=": av == tv, "≥": av >= tv, ">": av > tv, "≤": av <= tv, "<": av < tv}[top]
+    if met:
+        return True, ""
+    diff = abs(av - tv)
+    unit = "个百分点" if tu == "%" else tu
+    return False, ("低" if av < tv else "高") + fmt_num(diff) + unit
 
 
 # ------------------------------------------------------------------------------------------ Word layout
@@ -374,7 +590,12 @@ class DocxBuilder:
         self._style("表格文字", FONT_BODY, TABLE_PT, align=A.LEFT, indent_chars=0, exact=False, grid=False,
                     squeeze=False)
         self._style("表头", FONT_H1, TABLE_PT, align=A.CENTER, indent_chars=0, exact=False, grid=False, squeeze=False)
-        self._style("页码", FONT_PAGE_NO, PAGE_NO_PT, indent_chars=0, exact=False, grid=False, squeeze=False)
+        st = self._style("页码", FONT_PAGE_NO, PAGE_NO_PT, indent_chars=0, exact=False, grid=False, squeeze=False)
+        # one em high exactly: the dash, at the middle of the em, is then half a line above the footer's bottom
+        from docx.enum.text import WD_LINE_SPACING
+        from docx.shared import Pt
+        st.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        st.paragraph_format.line_spacing = Pt(PAGE_NO_PT)
 
     # ------------------------------------------------------------ pages
     def _page(self, sec, *, landscape):
@@ -383,18 +604,19 @@ class DocxBuilder:
         from docx.oxml.ns import qn
         from docx.shared import Mm
         sec.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
-        if landscape:  # the portrait page turned: the binding side (28 mm) is now at the bottom
+        if landscape:
+            # GB/T 9704-2012 10.1 横排表格: the portrait page turned a quarter clockwise — its binding side (28 mm,
+            # 订口) is the table's head, its foot (35 mm, where the page number is) the table's left side
             sec.page_width, sec.page_height = Mm(PAGE_H), Mm(PAGE_W)
-            sec.top_margin, sec.bottom_margin = Mm(RIGHT), Mm(LEFT)
-            sec.left_margin, sec.right_margin = Mm(TOP), Mm(BOTTOM)
+            sec.top_margin, sec.bottom_margin = Mm(LEFT), Mm(RIGHT)
+            sec.left_margin, sec.right_margin = Mm(BOTTOM), Mm(TOP)
         else:
             sec.page_width, sec.page_height = Mm(PAGE_W), Mm(PAGE_H)
             sec.top_margin, sec.bottom_margin = Mm(TOP), Mm(BOTTOM)
             sec.left_margin, sec.right_margin = Mm(LEFT), Mm(RIGHT)
         sec.header_distance = Mm(15)
-        # the page number's line is 7 mm below the type area: its text (4号, about 5 mm) ends that far lower
-        bottom = LEFT if landscape else BOTTOM
-        sec.footer_distance = Mm(bottom - PAGE_NO_GAP - 5)
+        # the page number's dash is 7 mm below the type area: the footer's one-em line (4号) ends half an em lower
+        sec.footer_distance = Mm(BOTTOM - PAGE_NO_GAP - PAGE_NO_EM_MM / 2)
         sec.gutter = Mm(0)
         grid = sec._sectPr.find(qn("w:docGrid"))
         if grid is None:
@@ -405,17 +627,23 @@ class DocxBuilder:
         grid.set(qn("w:type"), "lines")
         grid.set(qn("w:linePitch"), str(LINE_PITCH))
 
-    def _footers(self, sec):
-        """“— 1 —” in 4号 宋体: odd pages at the right, even pages at the left, one character in from the edge."""
+    def _footers(self, sec, landscape=False):
+        """“— 1 —” in 4号 宋体: odd pages at the right, even pages at the left, one character in from the type
+        area's edge, the dash 7 mm below the type area. On a landscape (横排表格) page the number keeps that place
+        on the sheet: turned with the page, it stands left of the table, reading downwards, odd pages at the
+        lower left and even pages at the upper left (GB/T 9704-2012 10.1)."""
         from docx.enum.text import WD_ALIGN_PARAGRAPH as A
         from docx.shared import Pt
         self.doc.settings.odd_and_even_pages_header_footer = True
-        for footer, align in ((sec.footer, A.RIGHT), (sec.even_page_footer, A.LEFT)):
+        for footer, odd in ((sec.footer, True), (sec.even_page_footer, False)):
             footer.is_linked_to_previous = False
             p = footer.paragraphs[0]
             p.style = self.doc.styles["页码"]
-            p.alignment = align
-            if align == A.RIGHT:
+            if landscape:
+                p._p.append(self._turned_page_number(odd))
+                continue
+            p.alignment = A.RIGHT if odd else A.LEFT
+            if odd:
                 p.paragraph_format.right_indent = Pt(PAGE_NO_PT)
             else:
                 p.paragraph_format.left_indent = Pt(PAGE_NO_PT)
@@ -425,23 +653,105 @@ class DocxBuilder:
         for header in (sec.header, sec.even_page_header):
             header.is_linked_to_previous = False
 
+    def _turned_page_number(self, odd: bool):
+        """A text box anchored to the landscape page, its text turned a quarter clockwise (vert="vert"): the page
+        number where it stands on a portrait page, seen with the sheet turned."""
+        from docx.oxml import parse_xml
+        self._shapes = getattr(self, "_shapes", 100) + 1   # wp:docPr ids, unique in the document
+        emu = lambda mm: int(round(mm * 36000))   # noqa: E731
+        box_w, box_h = 10.0, 45.0                                  # mm: across and along the turned line
+        x = BOTTOM - PAGE_NO_GAP - box_w / 2                       # the dash's axis 7 mm left of the type area
+        type_top, type_bottom = LEFT, PAGE_W - RIGHT               # the landscape type area: 28 … 184 mm
+        em = PAGE_NO_EM_MM
+        y = type_bottom - em - box_h if odd else type_top + em     # one character in from the type area's end
+        align = "right" if odd else "left"                         # along the turned line: bottom / top
+        style = self.doc.styles["页码"].style_id
+        run = ('<w:r><w:t xml:space="preserve">{}</w:t></w:r>')
+        fld = ('<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> PAGE </w:instrText>'
+               '</w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>1</w:t></w:r>'
+               '<w:r><w:fldChar w:fldCharType="end"/></w:r>')
+        n = self._shapes
+        xml = f"""<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+  xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
+  xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"
+  xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"><w:drawing>
+ <wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="{n}" behindDoc="0" locked="0"
+   layoutInCell="1" allowOverlap="1">
+  <wp:simplePos x="0" y="0"/>
+  <wp:positionH relativeFrom="page"><wp:posOffset>{emu(x)}</wp:posOffset></wp:positionH>
+  <wp:positionV relativeFrom="page"><wp:posOffset>{emu(y)}</wp:posOffset></wp:positionV>
+  <wp:extent cx="{emu(box_w)}" cy="{emu(box_h)}"/>
+  <wp:effectExtent l="0" t="0" r="0" b="0"/>
+  <wp:wrapNone/>
+  <wp:docPr id="{n}" name="页码{n}" descr="页码（横排表格页）"/>
+  <wp:cNvGraphicFramePr/>
+  <a:graphic><a:graphicData uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">
+   <wps:wsp>
+    <wps:cNvSpPr txBox="1"/>
+    <wps:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{emu(box_w)}" cy="{emu(box_h)}"/></a:xfrm>
+     <a:prstGeom prst="rect"><a:avLst/></a:prstGeom><a:noFill/><a:ln><a:noFill/></a:ln></wps:spPr>
+    <wps:txbx><w:txbxContent><w:p><w:pPr><w:pStyle w:val="{style}"/><w:jc w:val="{align}"/></w:pPr>
+     {run.format("— ")}{fld}{run.format(" —")}</w:p></w:txbxContent></wps:txbx>
+    <wps:bodyPr rot="0" vert="vert" wrap="square" lIns="0" tIns="0" rIns="0" bIns="0" anchor="ctr" anchorCtr="0">
+     <a:noAutofit/></wps:bodyPr>
+   </wps:wsp>
+  </a:graphicData></a:graphic>
+ </wp:anchor></w:drawing></w:r>"""
+        return parse_xml(xml)
+
     def new_section(self, landscape):
+        """A new page in the other orientation, with its own footers (a landscape page's number is turned)."""
         from docx.enum.section import WD_SECTION
+        from docx.oxml.ns import qn
         sec = self.doc.add_section(WD_SECTION.NEW_PAGE)
+        # the new section's properties are a copy of the last one's, references to its footers included: drop them,
+        # so that this section's footers are parts of its own
+        for ref in sec._sectPr.findall(qn("w:footerReference")) + sec._sectPr.findall(qn("w:headerReference")):
+            sec._sectPr.remove(ref)
         self._page(sec, landscape=landscape)
+        self._footers(sec, landscape=landscape)
         return sec
 
     # ------------------------------------------------------------ content
+    review = False                  # building a section that is a reviewer's note: every paragraph marked
+    markers: tuple[str, ...] = ()   # how a passage to be removed before submission begins (“【待填写：”)
+
     def para(self, text, style="Normal", *, fill_in=False):
+        """One paragraph. ``fill_in``: all of it is to be filled in or removed (yellow); otherwise each passage
+        that begins with one of ``markers`` and runs to its “】” is yellow. A paragraph with a long run of
+        figures (a formula, an amount) is set flush left: justified, its lines would be stretched apart."""
+        from docx.enum.text import WD_COLOR_INDEX
         p = self.doc.add_paragraph(style=self.doc.styles[style])
-        run = p.add_run(xml_text(text))  # text from a received workbook or case file may carry \x01
-        if fill_in:
-            from docx.enum.text import WD_COLOR_INDEX
-            run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+        text = xml_text(text)  # text from a received workbook or case file may carry \x01
+        for piece, marked in ([(text, True)] if fill_in else _marked(text, self.markers)):
+            run = p.add_run(piece)
+            if marked:
+                run.font.highlight_color = WD_COLOR_INDEX.YELLOW
+        if style == "Normal" and _LONG_FIGURES.search(text):
+            from docx.enum.text import WD_ALIGN_PARAGRAPH
+            p.alignment = WD_ALIGN_PARAGRAPH.LEFT
         return p
 
-    def table(self, widths_mm, header_rows, rows, *, merges=(), bold_rows=(), keep_rows=()):
-        """A fixed-width bordered table; the first ``header_rows`` rows repeat on every page."""
+    def gap(self):
+        """A hairline paragraph between two tables that are to read as one (Word would join them without it)."""
+        from docx.shared import Pt
+        p = self.doc.add_paragraph(style=self.doc.styles["首部"])
+        pf = p.paragraph_format
+        from docx.enum.text import WD_LINE_SPACING
+        pf.line_spacing_rule, pf.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(1)
+        pf.keep_with_next = True
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+        snap = OxmlElement("w:snapToGrid")   # not to the 28.95 pt line grid
+        snap.set(qn("w:val"), "0")
+        ppr = p._p.get_or_add_pPr()
+        ppr.append(snap)
+        _order_ppr(ppr)
+        return p
+
+    def table(self, widths_mm, header_rows, rows, *, merges=(), bold_rows=(), keep_rows=(), split_rows=()):
+        """A fixed-width bordered table; the first ``header_rows`` rows repeat on every page. No row splits across
+        pages (w:cantSplit) except ``split_rows`` (a cell of text longer than a page)."""
         from docx.enum.table import WD_TABLE_ALIGNMENT
         from docx.oxml import OxmlElement
         from docx.oxml.ns import qn
@@ -454,10 +764,11 @@ class DocxBuilder:
             t.columns[k].width = Mm(w)
         for i, row in enumerate(rows):
             tr = t.rows[i]
+            trpr = tr._tr.get_or_add_trPr()
+            if i not in split_rows:
+                trpr.append(OxmlElement("w:cantSplit"))
             if i < header_rows:
-                trpr = tr._tr.get_or_add_trPr()
-                h = OxmlElement("w:tblHeader")
-                trpr.append(h)
+                trpr.append(OxmlElement("w:tblHeader"))
             for k, text in enumerate(row):
                 cell = tr.cells[k]
                 cell.width = Mm(widths_mm[k])
@@ -482,13 +793,42 @@ class DocxBuilder:
         return t
 
     def save(self, path, title, author):
+        """Properties as the department's own document: its name as author and last editor, the report's title;
+        none of python-docx's (“generated by python-docx”, its template's thumbnail)."""
         cp = self.doc.core_properties
-        cp.title, cp.author, cp.last_modified_by = xml_text(title), xml_text(author), "perfscore"
+        cp.title, cp.author, cp.last_modified_by = xml_text(title), xml_text(author), xml_text(author)
+        cp.comments = cp.subject = cp.keywords = cp.category = ""
+        pkg = self.doc.part.package
+        for rel in list(pkg.rels.values()):
+            if rel.reltype.endswith("/thumbnail"):
+                pkg.rels.pop(rel.rId)
         now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0, tzinfo=None)
         cp.created = cp.modified = now
         cp.revision = 1
         cp.language = "zh-CN"
         self.doc.save(str(path))
+
+
+_LONG_FIGURES = re.compile(r"[0-9A-Za-z.,%/()+\-=×]{14,}")
+
+
+def _marked(text: str, markers) -> list[tuple[str, bool]]:
+    """Split text into (piece, marked) at each passage from a marker (“【待填写：”) to the next “】”."""
+    out, k = [], 0
+    while markers:
+        starts = [(text.find(m, k), m) for m in markers if text.find(m, k) >= 0]
+        if not starts:
+            break
+        a = min(starts)[0]
+        b = text.find("】", a)
+        b = len(text) if b < 0 else b + 1
+        if a > k:
+            out.append((text[k:a], False))
+        out.append((text[a:b], True))
+        k = b
+    if k < len(text) or not out:
+        out.append((text[k:], False))
+    return out
 
 
 _PPR_ORDER = ["pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
@@ -561,7 +901,9 @@ def build_report(src: Source, outline: Outline) -> DocxBuilder:
                              f"请先补齐数据（perfscore score 或 perfscore check 会列出每项原因），再生成报告")
     outline.check_against(src.result.system)
     w = Writer(src, outline)
+    w.all_source_text()
     b = DocxBuilder()
+    b.markers = outline.markers()
     b.para(w.fill(outline.title), "公文标题")
     b.para("", "首部")
     for h in outline.header:
@@ -574,23 +916,31 @@ def build_report(src: Source, outline: Outline) -> DocxBuilder:
         if sec.landscape != landscape:
             b.new_section(sec.landscape)
             landscape = sec.landscape
-        b.para(w.fill(sec.heading), "一级标题" if sec.level == 1 else "二级标题")
+        b.review = sec.review
+        b.para(w.fill(sec.heading), "一级标题" if sec.level == 1 else "二级标题", fill_in=sec.review)
         for blk in sec.blocks:
             _block(b, w, blk, src)
+        b.review = False
     return b
 
 
 def _block(b: DocxBuilder, w: Writer, blk, src):
+    def para(text, style="Normal", fill_in=False):
+        b.para(text, style, fill_in=fill_in or b.review)
     if blk.kind == "narrative":
         text = w.narrative(blk)
         if text is None:
-            b.para(w.fill_in(blk), fill_in=True)
+            para(w.fill_in(blk), fill_in=True)
         else:
             for line in (ln.strip() for ln in text.splitlines()):
                 if line:
-                    b.para(line)
+                    para(line)
     elif blk.kind == "text":
-        b.para(w.fill(blk.template))
+        para(w.fill(blk.template))
+    elif blk.kind == "facts":
+        text = w.facts(blk)
+        para(text if text is not None else w.o.fill_in.fill({**w.base, "label": "基本数据", "hint": blk.hint}),
+             fill_in=text is None)
     elif blk.kind == "scores" and blk.level1 == EVERY_LEVEL1:
         for n, lv in enumerate(w.system.level1, 1):
             lr = w.r.level1[lv.id]
@@ -600,13 +950,16 @@ def _block(b: DocxBuilder, w: Writer, blk, src):
     elif blk.kind == "scores":
         _scores(b, w, blk.level1)
     elif blk.kind == "overall":
-        b.para(w.overall())
+        para(w.overall())
     elif blk.kind == "problems":
         for p in w.problems():
-            b.para(p)
+            para(p)
+    elif blk.kind == "goal_analysis":
+        for p in w.goal_analysis():
+            para(p)
     elif blk.kind == "findings":
         for p in w.findings():
-            b.para(p)
+            para(p)
     elif blk.kind == "score_table":
         _score_table(b, w)
     elif blk.kind == "goal_table" and w.system.goal_table is not None:  # a system without a 自评表: none here
@@ -645,8 +998,9 @@ def _score_table(b: DocxBuilder, w: Writer):
                 if ir.indicator.level2.id != l2.id:
                     continue
                 ind = ir.indicator
-                rows.append([(l1.printed or l1.name) if len(rows) == start1 else "", l2.name if len(rows) == start2 else "",
-                             ind.name, _score(ind.weight), ind.description, ind.criteria, _score(ir.score)])
+                rows.append([w.prose(l1.printed or l1.name) if len(rows) == start1 else "",
+                             l2.name if len(rows) == start2 else "", ind.name, _score(ind.weight),
+                             w.prose(ind.description), w.prose(ind.criteria), _score(ir.score)])
             if len(rows) - 1 > start2:
                 merges.append((start2, 1, len(rows) - 1, 1))
         if len(rows) - 1 > start1:
@@ -656,10 +1010,16 @@ def _score_table(b: DocxBuilder, w: Writer):
     rows.append(["评分等级", None, None, None, None, None, r.grade])
     rows.append(["填表人", None, None, None, w.base["preparer"], None, None])   # a name needs more than the 得分 column
     merges += [(k, 0, k, 5) for k in range(end, end + 2)] + [(end + 2, 0, end + 2, 3), (end + 2, 4, end + 2, 6)]
-    b.table(SCORE_WIDTHS, 2, rows, merges=merges, bold_rows=range(end, end + 3), keep_rows=range(end - 1, end + 2))
+    # the last 一级指标's rows stay with the totals: a vertically merged cell holds its rows on one page
+    last_group = max(k for k, row in enumerate(rows[:end]) if row[0])
+    b.table(SCORE_WIDTHS, 2, rows, merges=merges, bold_rows=range(end, end + 3),
+            keep_rows=range(max(last_group, end - 3), end + 2))
 
 
 def _goal_table(b: DocxBuilder, w: Writer):
+    """The 自评表 in three tables that read as one, each with its own column header repeated on the next page:
+    部门名称 and the tasks (部门名称 and the task columns repeat), the 年度总体目标 (预期目标 | 目标实际完成情况),
+    the 绩效指标 (一级指标 … 实际完成指标值)."""
     c, s = w.case, w.system
     title = w.t("goal_table_title")
     if title:
@@ -675,21 +1035,24 @@ def _goal_table(b: DocxBuilder, w: Writer):
         return f"{v:,.2f}"
     tasks = c.tasks or []
     for t in tasks:
-        rows.append([None, t.name, t.status, money(t.budget_total), money(t.budget_fiscal),
-                     money(t.executed_total), money(t.executed_fiscal)])
+        rows.append([None, w.prose(t.name), w.source_text(t.status, f"自评表“{t.name}”完成情况"),
+                     money(t.budget_total), money(t.budget_fiscal), money(t.executed_total), money(t.executed_fiscal)])
     if not tasks:
         rows.append([None, "", "", "", "", "", ""])
     merges.append((t0, 0, len(rows) - 1, 0))
     rows.append(["金额合计", None, None] + [money(sum(getattr(t, k) for t in tasks)) for k in
                                           ("budget_total", "budget_fiscal", "executed_total", "executed_fiscal")])
     merges.append((len(rows) - 1, 0, len(rows) - 1, 2))
-    g0 = len(rows)
-    rows.append(["年度总体目标完成情况", "预期目标", None, None, "目标实际完成情况", None, None])
-    rows.append([None, c.goals_expected, None, None, c.goals_actual, None, None])
-    merges += [(g0, 0, g0 + 1, 0), (g0, 1, g0, 3), (g0, 4, g0, 6), (g0 + 1, 1, g0 + 1, 3), (g0 + 1, 4, g0 + 1, 6)]
-    h0 = len(rows)
-    rows.append(["年度绩效指标完成情况", "一级指标", "二级指标", "三级指标", "预期指标值", None, "实际完成指标值"])
-    merges.append((h0, 4, h0, 5))
+    b.table(GOAL_WIDTHS, t0 + 2, rows, merges=merges, bold_rows={0, t0, t0 + 1})
+    b.gap()
+    rows = [["年度总体目标完成情况", "预期目标", None, None, "目标实际完成情况", None, None],
+            [None, w.source_text(c.goals_expected, "自评表“预期目标”"), None, None,
+             w.source_text(c.goals_actual, "自评表“目标实际完成情况”"), None, None]]
+    merges = [(0, 0, 1, 0), (0, 1, 0, 3), (0, 4, 0, 6), (1, 1, 1, 3), (1, 4, 1, 6)]
+    b.table(GOAL_WIDTHS, 1, rows, merges=merges, bold_rows={0}, split_rows={1})
+    b.gap()
+    rows = [["年度绩效指标完成情况", "一级指标", "二级指标", "三级指标", "预期指标值", None, "实际完成指标值"]]
+    merges = [(0, 4, 0, 5)]
     cats = s.goal_table.categories if s.goal_table else ()
     for l1, l2s in cats:
         start1 = len(rows)
@@ -704,8 +1067,8 @@ def _goal_table(b: DocxBuilder, w: Writer):
                 merges.append((start2, 2, len(rows) - 1, 2))
         if len(rows) - 1 > start1:
             merges.append((start1, 1, len(rows) - 1, 1))
-    merges.append((h0, 0, len(rows) - 1, 0))
-    b.table(GOAL_WIDTHS, 1, rows, merges=merges, bold_rows={0, t0, t0 + 1, g0, h0})
+    merges.append((0, 0, len(rows) - 1, 0))
+    b.table(GOAL_WIDTHS, 1, rows, merges=merges, bold_rows={0})
     b.para("", "首部")
 
 
@@ -713,7 +1076,8 @@ def _goal_table(b: DocxBuilder, w: Writer):
 def write_report(source, output, *, force=False, pdf=False, outline_path=None, year=None, system_path=None,
                  src: Source | None = None, on_note=None, region=None) -> list[Path]:
     """Write the .docx (and, with ``pdf``, a PDF beside it) atomically; refuse to overwrite without ``force``.
-    ``on_note(text)`` hears when the generic outline stands in for the region's own."""
+    ``on_note(text)`` hears when the generic outline stands in for the region's own, and, with ``pdf``, when the
+    official fonts are missing here and which fonts the PDF is printed with instead."""
     output = check_output(output, ".docx", force, "报告", inputs=[source])
     pdf_path = output.with_suffix(".pdf")
     if pdf:
@@ -730,6 +1094,11 @@ def write_report(source, output, *, force=False, pdf=False, outline_path=None, y
         built.save(tmp, title, src.case.department)
     written = [output]
     if pdf:
+        subs = font_substitutes()
+        if subs and on_note:
+            on_note("本机没有公文字体" + "、".join(n for n, _ in subs) + "，PDF 中以" +
+                    "；".join(f"{s}代替{n}" for n, s in subs) + "（均为字形相近的免费字体）。Word 文件中仍指定公文字体，"
+                    "在装有这些字体的电脑上打开或另存为 PDF，即为正式字形")
         with tempfile.TemporaryDirectory(prefix="perfscore-report-") as d:
             staged = Path(d) / ("report" + ".docx")
             staged.write_bytes(output.read_bytes())

@@ -52,13 +52,20 @@ SENTENCE_FIELDS = {
     "score_table_title": set(),
     "goal_table_title": set(),
     "findings_intro": {"count"},
-    "finding": {"n", "message"},
+    "finding": {"n", "message", "label", "stated", "computed", "source", "note"},
     "no_findings": set(),
     "assumed_intro": set(),
     "assumed": {"n", "label", "value", "why"},
+    "corrected": {"n", "label", "stated", "value", "where"},
+    "goal_row": {"n", "level1", "level2", "name", "target", "actual", "status"},
+    "goal_met": {"target", "actual"},
+    "goal_off": {"target", "actual", "gap"},
+    "goal_unknown": {"target", "actual"},
+    "no_goal_rows": set(),
 }
-REPORT_FIELDS = {"title": set(), "header": set(), "fill_in": {"label", "hint"}}
-BLOCK_KINDS = ("narrative", "text", "scores", "overall", "problems", "score_table", "goal_table", "findings")
+REPORT_FIELDS = {"title": set(), "header": set(), "fill_in": {"label", "hint"}, "review": {"note"}}
+BLOCK_KINDS = ("narrative", "text", "facts", "scores", "overall", "problems", "goal_analysis", "score_table",
+               "goal_table", "findings")
 FALLBACKS = ("goal_table.expected", "goal_table.actual")
 WHEN = ("always", "stated")
 EVERY_LEVEL1 = "*"
@@ -85,7 +92,7 @@ class Block:
     fallback: str = ""     # narrative: 自评表 text used when the source has no such passage
     level1: str = ""       # scores: the 一级指标 whose groups and indicators are written; "*": every one in turn
     heading: Template | None = None   # scores with level1 = "*": the heading before each 一级指标
-    template: Template | None = None  # text
+    template: Template | None = None  # text; facts (its placeholders: the system's input and measure ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +102,7 @@ class Section:
     blocks: tuple[Block, ...]
     landscape: bool = False
     when: str = "always"
+    review: bool = False   # a reviewer's note: the whole section is marked for removal before submission
 
 
 @dataclass
@@ -103,8 +111,15 @@ class Outline:
     title: Template
     header: tuple[Template, ...]
     fill_in: Template
+    review: Template
+    terms: dict[str, str]
     sentences: dict[str, Template]
     sections: list[Section] = field(default_factory=list)
+
+    def markers(self) -> tuple[str, ...]:
+        """How a passage to be removed before submission begins (“【待填写：”, “【审核提示：”): the literal text of
+        ``fill_in`` and ``review`` up to their first placeholder. Such a passage runs to the next “】”."""
+        return tuple(t.parts[0][0] for t in (self.fill_in, self.review) if t.parts and t.parts[0][0])
 
     def check_against(self, system) -> None:
         """Every 一级指标 named by a scores block exists in the system that scored the source."""
@@ -115,11 +130,20 @@ class Outline:
                     raise OutlineError(self.path, f"sections[{k}].blocks.level1",
                                        f"指标体系 {system.year} 年版没有一级指标 {b.level1!r}；可用的有："
                                        + "、".join(f"{lv.id}（{lv.name}）" for lv in system.level1))
+                if b.kind == "facts":
+                    known = set(system.inputs) | set(system.measures) | CASE_FIELDS
+                    bad = [name for _, name in b.template.parts if name is not None and name not in known]
+                    if bad:
+                        raise OutlineError(self.path, f"sections[{k}].blocks.template",
+                                           f"指标体系 {system.year} 年版没有输入项或计算指标 {{{bad[0]}}}：facts 块的占位符"
+                                           f"应为指标体系中的输入项 id（如 {{{next(iter(system.inputs), 'x')}}}）或计算指标 id")
 
 
 def _template(node: Node, key: str, allowed, *, text=None) -> Template:
+    """``allowed`` None: any identifier (a facts block's names are checked against the system when drafting)."""
     text = node.take(key, str) if text is None else text
-    allowed = set(allowed) | CASE_FIELDS
+    free = allowed is None
+    allowed = set(allowed or ()) | CASE_FIELDS
     parts = []
     try:
         parsed = list(string.Formatter().parse(text))
@@ -131,7 +155,9 @@ def _template(node: Node, key: str, allowed, *, text=None) -> Template:
             continue
         if spec or conv:
             node.fail(key, f"占位符 {{{name}}} 不能带格式或转换（“:”“!”）：数字的写法由程序统一处理")
-        if name not in allowed:
+        if free and not name.isidentifier():
+            node.fail(key, f"占位符 {{{name}}} 应为输入项或计算指标的 id（字母、数字和下划线）")
+        if not free and name not in allowed:
             node.fail(key, f"未知的占位符 {{{name}}}；此模板可用：" + "、".join(f"{{{a}}}" for a in sorted(allowed)))
         parts.append((lit, name))
     return Template(text, tuple(parts))
@@ -163,17 +189,23 @@ def load_outline(path) -> Outline:
             r.fail("header", f"第 {i + 1} 项应为文字")
         header.append(_template(r, "header", REPORT_FIELDS["header"], text=t))
     fill_in = _template(r, "fill_in", REPORT_FIELDS["fill_in"])
+    review = _template(r, "review", REPORT_FIELDS["review"])
+    terms = r.take("terms", dict, default={})
+    for k, v in terms.items():
+        if not isinstance(v, str) or not k:
+            r.fail("terms", f"“{k}”应对应一段文字（正文中的写法）")
     r.done()
     s = root.child("sentences")
     sentences = {k: _template(s, k, allowed) for k, allowed in SENTENCE_FIELDS.items()}
     s.done()
-    out = Outline(f, title, tuple(header), fill_in, sentences)
+    out = Outline(f, title, tuple(header), fill_in, review, dict(terms), sentences)
     for k, sec in enumerate(root.children("sections")):
         heading = _template(sec, "heading", ())
         level = sec.take("level", int, check=lambda v: None if v in (1, 2) else "应为 1（一级标题）或 2（二级标题）")
         landscape = sec.take("landscape", bool, default=False)
         when = sec.take("when", str, default="always",
                         check=lambda v: None if v in WHEN else f"应为 {'、'.join(WHEN)} 之一")
+        review = sec.take("review", bool, default=False)
         blocks = []
         for b in sec.children("blocks", default=[]):
             kind = b.take("kind", str, check=lambda v: None if v in BLOCK_KINDS else
@@ -186,6 +218,8 @@ def load_outline(path) -> Outline:
                                             check=lambda v: None if v in FALLBACKS else f"应为 {'、'.join(FALLBACKS)} 之一"))
             elif kind == "text":
                 blk = Block(kind, template=_template(b, "template", ()))
+            elif kind == "facts":
+                blk = Block(kind, template=_template(b, "template", None), hint=b.take("hint", str, default=""))
             elif kind == "scores":
                 level1 = b.take("level1", str)
                 each = _template(b, "heading", _LEVEL | {"n"}) if level1 == EVERY_LEVEL1 else None
@@ -195,7 +229,7 @@ def load_outline(path) -> Outline:
             b.done()
             blocks.append(blk)
         sec.done()
-        out.sections.append(Section(heading, level, tuple(blocks), landscape, when))
+        out.sections.append(Section(heading, level, tuple(blocks), landscape, when, review))
     root.done()
     if not out.sections:
         root.fail("sections", "至少要有一个章节")
