@@ -591,7 +591,3 @@ def manifest_hashes(text: str) -> dict[str, str]:
     """relative path -> SHA-256 from a MANIFEST.txt."""
     return {m.group(2): m.group(1) for m in re.finditer(r"^([0-9a-f]{64})  (.+?)\s*$", text, re.M)}
 
-
-def default_python() -> str:
-    return f"{sys.version_info.major}.{sys.version_info.minor}" if sys.version_info >= (3, 11) else "3.11"
-

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from perfscore.errors import InputError
@@ -45,7 +45,6 @@ class InputSpec:
     carry_from: str | None = None  # last year's input whose value this one takes (三公经费预算 → 上年三公经费预算)
     note: str = ""            # a short polarity marker shown after the name: 是＝本项 0 分
     not_applicable: str | None = None  # "full": the officer may enter 不适用 and the item scores its full points
-    percent_input: bool = field(default=False)
 
     @property
     def label(self) -> str:

@@ -30,7 +30,6 @@ from perfscore.engine.formula import (ABS, ALLOWED_FUNCTIONS, AND, CAT, IF, INT,
                                       first_message, fn, interval_test, lit)
 from perfscore.engine.numbers import NO, SPACES, YES, _ASC, typed_text
 
-FORBIDDEN_EXAMPLES = ("LET", "LAMBDA", "IFS", "SWITCH", "XLOOKUP", "TEXTJOIN", "CONCAT", "MAXIFS", "MINIFS")
 MAX_LENGTH, MAX_NESTING = 8192, 64
 CMP_DIGITS = 12  # ratios are rounded to this many decimals before any comparison (see module docstring)
 

@@ -36,7 +36,7 @@ BODY_PT = 16         # 3号
 TITLE_PT = 22        # 2号
 PAGE_NO_PT = 14      # 4号
 TABLE_PT = 10.5      # 五号: the 评分表's long criteria text
-LINES, CHARS = 22, 28
+LINES = 22           # lines per page (GB/T 9704: 22 lines of 28 characters; the 28 come from character spacing)
 PAGE_W, PAGE_H = 210, 297                     # mm
 TOP, LEFT, TYPE_W, TYPE_H = 37, 28, 156, 225  # mm: margins and type area
 BOTTOM, RIGHT = PAGE_H - TOP - TYPE_H, PAGE_W - LEFT - TYPE_W  # 35, 26
@@ -754,7 +754,6 @@ class DocxBuilder:
         pages (w:cantSplit) except ``split_rows`` (a cell of text longer than a page)."""
         from docx.enum.table import WD_TABLE_ALIGNMENT
         from docx.oxml import OxmlElement
-        from docx.oxml.ns import qn
         from docx.shared import Mm
         t = self.doc.add_table(rows=len(rows), cols=len(widths_mm))
         t.style = self.doc.styles["Table Grid"]
