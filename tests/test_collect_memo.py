@@ -18,6 +18,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
+from test_collect import _sheet  # the summary sheets' table, its title and header checked
 from docx import Document
 
 from perfscore import REFERENCE_CASE, load_case, load_system, score_case
@@ -32,16 +34,6 @@ RENDER = all(shutil.which(x) for x in ("soffice", "pdftotext", "pdfinfo", "pdfto
 N_GOOD = 42
 MISSPELT = {5: "测试单位00006号", 11: "测试单位 00012（本级）"}    # variant index -> the name written in the workbook
 NEVER_SENT = ["市档案馆", "市地方志办公室", "测试单位09999"]
-
-
-def _sheet(path, name):
-    rows = list(openpyxl.load_workbook(path)[name].values)
-    out = []
-    for r in rows[3:]:
-        if all(v is None for v in r):
-            break
-        out.append({k: v for k, v in zip(rows[2], r) if k is not None})
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -134,17 +134,22 @@ def atomic_output(path):
     os.close(fd)
     try:
         yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; outputs are shared documents
-        try:
-            os.replace(tmp, path)
-        except OSError as exc:
-            exc.filename = str(path)
-            raise PerfscoreError(f"无法写入 {path}：{os_error_text(exc)}") from None
+        _publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _publish(tmp, path) -> None:
+    """Give the finished temporary file ordinary permissions and put it in place in one step."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; outputs are shared documents
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        exc.filename = str(path)
+        raise PerfscoreError(f"无法写入 {path}：{os_error_text(exc)}") from None
 
 
 # What reading a damaged zip package raises besides BadZipFile: a corrupt deflate or LZMA stream, a truncated
@@ -287,16 +292,9 @@ class StagedOutputs:
                 if target.exists() and not existed:
                     raise PerfscoreError(f"文件 {target} 在本次运行期间被其他程序创建：为免覆盖，未写入。"
                                          f"确需覆盖请加 --force，或用 -o 指定新文件名")
-        umask = os.umask(0)
-        os.umask(umask)
         with _sigint_held():
             for target, tmp, _ in reversed(todo):
-                os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; outputs are shared documents
-                try:
-                    os.replace(tmp, target)
-                except OSError as exc:
-                    exc.filename = str(target)
-                    raise PerfscoreError(f"无法写入 {target}：{os_error_text(exc)}") from None
+                _publish(tmp, target)
                 self.items = [(t, None if t == target else x, e) for t, x, e in self.items]
 
     def close(self) -> None:
